@@ -1,0 +1,83 @@
+//! Command-line definitions only (clap). Invoked by cargo as `cargo cloudfront-host <command>`;
+//! cargo passes `cloudfront-host` as the first argument, which `main` drops.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::ui::{ColorWhen, Format};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-cloudfront-host",
+    bin_name = "cargo cloudfront-host",
+    version,
+    about = "Host a Rust/WASM frontend on AWS (S3 + CloudFront) with atomic, versioned deployments",
+    after_help = "Examples:\n  cargo cloudfront-host show --settings\n  cargo cloudfront-host show --format json\n\n\
+                  Settings live in [package.metadata.cloudfront] of your frontend's Cargo.toml; see the README for every key."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Path to the Cargo.toml of the project (default: the one around the current directory)
+    #[arg(long, value_name = "PATH", global = true)]
+    pub manifest_path: Option<PathBuf>,
+
+    /// The workspace member that holds the frontend
+    #[arg(short = 'p', long, value_name = "PACKAGE", global = true)]
+    pub package: Option<String>,
+
+    /// AWS profile from ~/.aws/config (default: AWS_PROFILE, else the default chain)
+    #[arg(long, value_name = "NAME", global = true)]
+    pub profile: Option<String>,
+
+    /// AWS region for the bucket and pipeline (overrides the `region` setting)
+    #[arg(long, value_name = "REGION", global = true)]
+    pub region: Option<String>,
+
+    /// Override any setting for this run, e.g. --set retention.keep=5 (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE", global = true)]
+    pub set: Vec<String>,
+
+    /// Output format of the result
+    #[arg(long, value_enum, default_value_t = Format::Text, global = true, env = "CARGO_CLOUDFRONT_HOST_FORMAT")]
+    pub format: Format,
+
+    /// Print no status lines
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more detail (repeat for even more)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Answer yes to every question (also implied when CI is set): never prompt
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+
+    /// Coloring: auto, always, never
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto, global = true, env = "CARGO_TERM_COLOR")]
+    pub color: ColorWhen,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the project: its settings, AWS account, region and resources
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host show\n  cargo cloudfront-host show --settings\n  cargo cloudfront-host show --settings --format json | jq .settings.region"
+    )]
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    /// Print the resolved settings and where each value came from (no AWS access needed)
+    #[arg(long)]
+    pub settings: bool,
+}

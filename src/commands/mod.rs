@@ -1,0 +1,12 @@
+//! One file per subcommand; each wires the library's boxes together and nothing more.
+
+pub mod show;
+
+use crate::cli::{Cli, Command};
+use crate::ui::Ui;
+
+pub async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Show(args) => show::run(&cli.global, args, ui).await,
+    }
+}

@@ -1,0 +1,12 @@
+//! cargo-cloudfront-host: host a Rust/WASM frontend on AWS (S3 + CloudFront) with atomic,
+//! versioned deployments. The binary is a thin shell over this library; see
+//! ARCHITECTURE.md for how the modules fit together.
+
+pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod names;
+pub mod project;
+pub mod settings;
+pub mod ui;
+pub mod workspace;
