@@ -38,6 +38,11 @@ pub struct AwsOptions {
     pub profile: Option<String>,
     /// The project's region (settings `region`).
     pub region: String,
+    /// An endpoint for every service (`--endpoint-url`); without it the SDK's own
+    /// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` lookup applies.
+    pub endpoint_url: Option<String>,
+    /// Credentials to use instead of the standard chain (embedding, tests).
+    pub credentials: Option<aws_credential_types::Credentials>,
 }
 
 /// Shared SDK configuration for the project's region and for us-east-1.
@@ -63,6 +68,12 @@ impl Aws {
             .timeout_config(timeouts);
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &options.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(credentials) = &options.credentials {
+            loader = loader.credentials_provider(credentials.clone());
         }
         let project = loader.load().await;
         let global = project

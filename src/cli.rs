@@ -37,6 +37,10 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "NAME", global = true)]
     pub profile: Option<String>,
 
+    /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL works too
+    #[arg(long, value_name = "URL", global = true)]
+    pub endpoint_url: Option<String>,
+
     /// AWS region for the bucket and pipeline (overrides the `region` setting)
     #[arg(long, value_name = "REGION", global = true)]
     pub region: Option<String>,

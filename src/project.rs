@@ -23,6 +23,7 @@ pub struct Project {
     pub settings: Settings,
     pub git: GitFacts,
     pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
 }
 
 /// Settings given by a command's own flags (`init --routing static` and the like).
@@ -100,6 +101,7 @@ impl Project {
             settings,
             git,
             profile: global.profile.clone(),
+            endpoint_url: global.endpoint_url.clone(),
         })
     }
 
@@ -107,6 +109,8 @@ impl Project {
         let aws = Aws::load(&AwsOptions {
             profile: self.profile.clone(),
             region: self.settings.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            credentials: None,
         })
         .await;
         aws.check_credentials().await?;

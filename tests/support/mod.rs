@@ -1,0 +1,130 @@
+//! Shared by the integration tests: one local AWS emulator per test run, SDK clients aimed at
+//! it, the CLI binary with a clean environment, and unique names so tests never collide.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use cargo_cloudfront_host::aws::{Aws, AwsOptions};
+
+pub const ACCOUNT: &str = "123456789012";
+
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The emulator's endpoint: `CCH_EMULATOR_URL` when the test script started one, else the
+/// one `tests/emulator/start` starts or finds running (it is shared across test binaries
+/// through its state directory, and left running for the next `cargo test`).
+pub fn emulator() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("CCH_EMULATOR_URL") {
+            return url;
+        }
+        let out = Command::new("bash")
+            .arg(repo_root().join("tests/emulator/start"))
+            .output()
+            .expect("run tests/emulator/start");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "tests/emulator/start failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+            .lines()
+            .last()
+            .and_then(|l| l.strip_prefix("AWS_ENDPOINT_URL="))
+            .expect("start prints AWS_ENDPOINT_URL=... last")
+            .trim()
+            .to_string()
+    })
+}
+
+/// SDK clients for `region`, built by the product's own `src/aws.rs`, aimed at the emulator.
+pub async fn aws(region: &str) -> Aws {
+    Aws::load(&AwsOptions {
+        profile: None,
+        region: region.to_string(),
+        endpoint_url: Some(emulator().to_string()),
+        credentials: Some(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "tests",
+        )),
+    })
+    .await
+}
+
+/// A name no other test (or earlier run against the same emulator) uses.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{}-{:x}-{}",
+        std::process::id(),
+        nanos & 0xfffff,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The CLI binary with an environment that holds only what a test gives it: the emulator's
+/// endpoint, dummy credentials, no AWS config files, no IMDS, no colour.
+pub fn cli() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("cargo-cloudfront-host").expect("binary built");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CARGO_CLOUDFRONT_HOST_") || key.starts_with("AWS_") || key == "CI" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("AWS_ENDPOINT_URL", emulator())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .env("CARGO_TERM_COLOR", "never")
+        .env("CI", "true");
+    cmd
+}
+
+/// POSTs JSON to one of the emulator's test hooks (`/_emulator/...`).
+pub fn hook(path: &str, body: serde_json::Value) -> serde_json::Value {
+    let url = format!("{}{path}", emulator());
+    let mut response = ureq::post(&url)
+        .send_json(&body)
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    response
+        .body_mut()
+        .read_json()
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// A copy of a fixture (or any directory) in a fresh temporary directory.
+pub fn copy_dir(from: &Path) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let to = tmp.path().join(from.file_name().expect("named dir"));
+    copy_recursive(from, &to);
+    (tmp, to)
+}
+
+fn copy_recursive(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("readdir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_recursive(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
