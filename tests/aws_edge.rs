@@ -677,6 +677,14 @@ async fn distribution_keeps_oac_and_function_and_checks_if_match() {
         .send()
         .await
         .unwrap();
+    // A distribution can only use a published (LIVE) function.
+    let function_name = function.function_summary().unwrap().name().to_string();
+    cf.publish_function()
+        .name(&function_name)
+        .if_match(function.e_tag().unwrap())
+        .send()
+        .await
+        .unwrap();
     let function_arn = function
         .function_summary()
         .unwrap()
@@ -890,6 +898,9 @@ async fn distribution_keeps_oac_and_function_and_checks_if_match() {
         .send()
         .await
         .unwrap();
+    // Disabling takes a deployment; AWS refuses the delete until it is Deployed.
+    let status = cf.get_distribution().id(&id).send().await.unwrap();
+    assert_eq!(status.distribution().unwrap().status(), "Deployed");
     cf.delete_distribution()
         .id(&id)
         .if_match(off.e_tag().unwrap())

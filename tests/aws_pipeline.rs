@@ -273,12 +273,24 @@ async fn codepipeline_create_start_and_state() {
         }
         b.build().unwrap()
     };
+    // CodePipeline checks that it may assume the role.
+    let role = aws
+        .iam()
+        .create_role()
+        .role_name(support::unique("cfh-pipe-role"))
+        .assume_role_policy_document(
+            serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
     let declaration = PipelineDeclaration::builder()
         .name(&name)
-        .role_arn(format!(
-            "arn:aws:iam::{}:role/cfh-pipe-role",
-            support::ACCOUNT
-        ))
+        .role_arn(role.role().unwrap().arn())
         .pipeline_type(PipelineType::V2)
         .artifact_store(
             ArtifactStore::builder()

@@ -72,6 +72,27 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// The environment `cli()` gives the binary, for tests that spawn it themselves.
+pub fn cli_env() -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k == "PATH" || k == "HOME" || k == "CARGO_HOME" || k == "RUSTUP_HOME" || k == "TMPDIR")
+        .collect();
+    for (k, v) in [
+        ("AWS_ENDPOINT_URL", emulator()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials"),
+        ("CARGO_TERM_COLOR", "never"),
+        ("CI", "true"),
+    ] {
+        env.push((k.to_string(), v.to_string()));
+    }
+    env
+}
+
 /// The CLI binary with an environment that holds only what a test gives it: the emulator's
 /// endpoint, dummy credentials, no AWS config files, no IMDS, no colour.
 pub fn cli() -> assert_cmd::Command {
@@ -127,4 +148,10 @@ fn copy_recursive(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).expect("copy");
         }
     }
+}
+
+/// DELETE on a test hook (`/_emulator/faults` clears injected faults).
+pub fn hook_delete(path: &str) {
+    let url = format!("{}{path}", emulator());
+    ureq::delete(&url).call().unwrap_or_else(|e| panic!("DELETE {url}: {e}"));
 }
