@@ -77,6 +77,47 @@ pub enum Command {
         after_help = "Examples:\n  cargo cloudfront-host show\n  cargo cloudfront-host show --settings\n  cargo cloudfront-host show --settings --format json | jq .settings.region"
     )]
     Show(ShowArgs),
+
+    /// Upload a built site as a new version and make it live atomically
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host publish\n  cargo cloudfront-host publish --dir dist --version v1.2.0\n  cargo cloudfront-host publish --no-switch   # upload only; go live later with rollback ID\n\n\
+                            The version id defaults to the commit (plus -dirty and a timestamp for uncommitted changes)."
+    )]
+    Publish(PublishArgs),
+
+    /// List the published versions, newest first, and which one is live
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host versions\n  cargo cloudfront-host versions --format json | jq .live"
+    )]
+    Versions,
+
+    /// Make an earlier version live again, instantly
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host rollback            # the version before the live one\n  cargo cloudfront-host rollback 1a2b3c4d5e6f"
+    )]
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PublishArgs {
+    /// The built site (default: the `build.output_dir` setting)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Version id (default: the commit id; `-dirty-<time>` when the tree has changes)
+    #[arg(long = "version", value_name = "ID")]
+    pub version_id: Option<String>,
+
+    /// Upload and record the version, but leave the live version as it is
+    #[arg(long)]
+    pub no_switch: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RollbackArgs {
+    /// The version to make live (default: the one before the live version)
+    #[arg(value_name = "ID")]
+    pub version_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod names;
 pub mod project;
+pub mod release;
 pub mod settings;
 pub mod ui;
 pub mod workspace;

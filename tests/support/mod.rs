@@ -75,7 +75,9 @@ pub fn unique(prefix: &str) -> String {
 /// The environment `cli()` gives the binary, for tests that spawn it themselves.
 pub fn cli_env() -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k == "PATH" || k == "HOME" || k == "CARGO_HOME" || k == "RUSTUP_HOME" || k == "TMPDIR")
+        .filter(|(k, _)| {
+            k == "PATH" || k == "HOME" || k == "CARGO_HOME" || k == "RUSTUP_HOME" || k == "TMPDIR"
+        })
         .collect();
     for (k, v) in [
         ("AWS_ENDPOINT_URL", emulator()),
@@ -84,7 +86,10 @@ pub fn cli_env() -> Vec<(String, String)> {
         ("AWS_REGION", "us-east-1"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
         ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials"),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        ),
         ("CARGO_TERM_COLOR", "never"),
         ("CI", "true"),
     ] {
@@ -153,5 +158,7 @@ fn copy_recursive(from: &Path, to: &Path) {
 /// DELETE on a test hook (`/_emulator/faults` clears injected faults).
 pub fn hook_delete(path: &str) {
     let url = format!("{}{path}", emulator());
-    ureq::delete(&url).call().unwrap_or_else(|e| panic!("DELETE {url}: {e}"));
+    ureq::delete(&url)
+        .call()
+        .unwrap_or_else(|e| panic!("DELETE {url}: {e}"));
 }

@@ -1,0 +1,107 @@
+//! `publish`: upload a built site as a new version and flip the live pointer to it.
+
+use anyhow::Context as _;
+
+use crate::cli::{GlobalArgs, PublishArgs};
+use crate::project::Project;
+use crate::release::manifest::GitInfo;
+use crate::release::{PublishOptions, default_version_id};
+use crate::ui::Ui;
+
+pub async fn run(global: &GlobalArgs, args: &PublishArgs, ui: &Ui) -> anyhow::Result<()> {
+    let project = Project::load(global, Vec::new(), Vec::new(), ui).await?;
+    let settings = &project.settings;
+    let dir = match (&args.dir, &settings.build.output_dir) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(out)) => project.root.join(out),
+        (None, None) => anyhow::bail!(
+            "no site directory: pass --dir DIR, or set `build.output_dir` in [package.metadata.cloudfront] (`cargo cloudfront-host init` detects it)"
+        ),
+    };
+    let version = args
+        .version_id
+        .clone()
+        .unwrap_or_else(|| default_version_id(&project.git));
+    let release = super::open_release(&project, ui).await?;
+    ui.status(
+        "Publishing",
+        format_args!("{} as version {version}", dir.display()),
+    );
+    let options = PublishOptions {
+        dir,
+        version,
+        switch: !args.no_switch,
+        precompress: settings.precompress.clone(),
+        brotli_level: settings.brotli_level,
+        concurrency: settings.upload.concurrency,
+        multipart_threshold: settings.upload.multipart_threshold,
+        retention: settings.retention.clone(),
+        git: GitInfo {
+            commit: project.git.commit.clone(),
+            branch: project.git.branch.clone(),
+            dirty: project.git.dirty,
+            repository: project.git.github.clone(),
+        },
+        quiet: ui.quiet,
+    };
+    let report = release
+        .publish(&options)
+        .await
+        .context("publish failed; the live version is unchanged")?;
+    if report.already_published {
+        ui.status(
+            "Unchanged",
+            format_args!(
+                "version {} was already published with the same files",
+                report.version
+            ),
+        );
+    }
+    if let Some(r) = report
+        .retention
+        .as_ref()
+        .filter(|r| !r.deleted_versions.is_empty())
+    {
+        ui.status(
+            "Removed",
+            format_args!(
+                "{} old version(s): {}",
+                r.deleted_versions.len(),
+                r.deleted_versions.join(", ")
+            ),
+        );
+    }
+    let live = match (&report.live, args.no_switch) {
+        (Some(v), false) => format!(
+            "live: {v} (was {})",
+            report.live_before.as_deref().unwrap_or("nothing")
+        ),
+        _ => format!(
+            "not switched; live is still {} (go live with `cargo cloudfront-host rollback {}`)",
+            report.live_before.as_deref().unwrap_or("nothing"),
+            report.version
+        ),
+    };
+    let text = format!(
+        "{:>12} {} files ({:.1} MB): {} uploaded, {} copied, {} unchanged; {:.1} MB sent in {} requests, {:.1}s\n{:>12} {live}\n",
+        "Published",
+        report.files,
+        report.bytes as f64 / 1e6,
+        report.uploaded,
+        report.copied,
+        report.unchanged,
+        report.bytes_sent as f64 / 1e6,
+        report.requests.put
+            + report.requests.copy
+            + report.requests.parts
+            + report.requests.multipart_uploads
+            + report.requests.head
+            + report.requests.list
+            + report.requests.get
+            + report.requests.delete,
+        report.seconds,
+        "Live",
+    );
+    ui.result(text, &report);
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! A version's manifest: what was published, written only after every object is in place. Only
+//! a version with a manifest can go live.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::scan::Encoding;
+
+pub const STATE_PREFIX: &str = "_cloudfront-host/";
+pub const MANIFEST_PREFIX: &str = "_cloudfront-host/versions/";
+pub const IMMUTABLE_PREFIX: &str = "_immutable/";
+
+pub fn manifest_key(version: &str) -> String {
+    format!("{MANIFEST_PREFIX}{version}.json")
+}
+
+/// Where a site file lives in the bucket: hashed names once, in the shared immutable area;
+/// everything else in the version's own folder.
+pub fn object_key(version: &str, path: &str, hashed: bool) -> String {
+    if hashed {
+        format!("{IMMUTABLE_PREFIX}{path}")
+    } else {
+        format!("{version}/{path}")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variant {
+    pub key: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub key: String,
+    pub size: u64,
+    pub sha256: String,
+    pub content_type: String,
+    pub cache_control: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub encodings: BTreeMap<Encoding, Variant>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitInfo {
+    pub commit: Option<String>,
+    pub branch: Option<String>,
+    pub dirty: bool,
+    pub repository: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub version: String,
+    /// RFC 3339, UTC.
+    pub created: String,
+    pub tool_version: String,
+    pub git: GitInfo,
+    pub files: Vec<FileEntry>,
+}
+
+impl Manifest {
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+
+    pub fn file(&self, path: &str) -> Option<&FileEntry> {
+        self.files
+            .binary_search_by(|f| f.path.as_str().cmp(path))
+            .ok()
+            .map(|i| &self.files[i])
+    }
+
+    /// Every object key the version serves, siblings included.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().flat_map(|f| {
+            std::iter::once(f.key.as_str()).chain(f.encodings.values().map(|v| v.key.as_str()))
+        })
+    }
+
+    /// Two manifests publish the same site when their files are equal; times and git facts
+    /// do not matter.
+    pub fn same_content(&self, other: &Manifest) -> bool {
+        self.files == other.files
+    }
+
+    pub fn created_time(&self) -> Option<std::time::SystemTime> {
+        humantime::parse_rfc3339(&self.created).ok()
+    }
+}
+
+/// A version id is a folder name in the bucket and a KVS value: keep it short and plain.
+pub fn validate_version_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && !id.starts_with(['_', '.', '-'])
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{id}` is not a valid version id: use 1 to 64 letters, digits, `.`, `_` or `-`, not starting with `_`, `.` or `-`"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_ids() {
+        assert_eq!(object_key("abc", "index.html", false), "abc/index.html");
+        assert_eq!(
+            object_key("abc", "app-0123456789abcdef.js", true),
+            "_immutable/app-0123456789abcdef.js"
+        );
+        assert!(validate_version_id("1a2b3c4d5e6f").is_ok());
+        assert!(validate_version_id("1a2b3c-dirty-20261123T101010").is_ok());
+        for bad in ["", "_immutable", "a/b", "../x", &"x".repeat(65), "-x"] {
+            assert!(validate_version_id(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,459 @@
+//! `publish`, `versions`, `rollback` and retention against the emulator, through the CLI.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use cargo_cloudfront_host::names::{Names, Scope};
+use predicates::prelude::*;
+
+const REGION: &str = "eu-west-1";
+const WASM: &str = "app-9f3c2a1b4d5e6f70_bg.wasm";
+const JS: &str = "app-9f3c2a1b4d5e6f70.js";
+
+/// A project whose bucket and KeyValueStore exist (what `deploy` creates), and its site dir.
+struct Deployed {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    site: PathBuf,
+    bucket: String,
+    kvs_arn: String,
+    s3: aws_sdk_s3::Client,
+    kvs: aws_sdk_cloudfrontkeyvaluestore::Client,
+}
+
+async fn deployed(metadata: &str) -> Deployed {
+    let name = support::unique("pub");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("web");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "").unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"web\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
+             [package.metadata.cloudfront]\nname = \"{name}\"\nregion = \"{REGION}\"\nbuild.output_dir = \"dist\"\n{metadata}"
+        ),
+    )
+    .unwrap();
+    let names = Names::new(&Scope {
+        account: support::ACCOUNT,
+        region: REGION,
+        repository: None,
+        project: &name,
+    });
+    let aws = support::aws(REGION).await;
+    aws.s3()
+        .create_bucket()
+        .bucket(names.bucket())
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let kvs = aws
+        .cloudfront()
+        .create_key_value_store()
+        .name(names.kvs())
+        .send()
+        .await
+        .unwrap();
+    let site = dir.join("dist");
+    write_site(&site, "v1", 1);
+    Deployed {
+        bucket: names.bucket(),
+        kvs_arn: kvs.key_value_store().unwrap().arn().to_string(),
+        s3: aws.s3(),
+        kvs: aws.kvs(),
+        _tmp: tmp,
+        dir,
+        site,
+    }
+}
+
+fn write(dir: &Path, rel: &str, bytes: &[u8]) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+/// A small Trunk-like site: `label` goes into index.html, `wasm_seed` decides the wasm bytes.
+fn write_site(dir: &Path, label: &str, wasm_seed: u8) {
+    write(
+        dir,
+        "index.html",
+        format!("<!doctype html><title>{label}</title><script type=module src=/{JS}></script>")
+            .as_bytes(),
+    );
+    write(dir, JS, b"import init from './app_bg.wasm'; init();");
+    let wasm: Vec<u8> = (0..40_000u32)
+        .map(|i| (i as u8).wrapping_mul(wasm_seed))
+        .collect();
+    write(dir, WASM, &wasm);
+    write(dir, "style.css", b"body { color: red }");
+    write(dir, "docs/guide/index.html", b"<h1>guide</h1>");
+}
+
+impl Deployed {
+    fn publish(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        support::cli()
+            .current_dir(&self.dir)
+            .args(["publish", "--format", "json"])
+            .args(args)
+            .assert()
+    }
+
+    fn publish_ok(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.publish(args).success().get_output().stdout.clone();
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    async fn live(&self) -> Option<String> {
+        self.kvs
+            .get_key()
+            .kvs_arn(&self.kvs_arn)
+            .key("live")
+            .send()
+            .await
+            .ok()
+            .map(|o| o.value().to_string())
+    }
+
+    async fn head(
+        &self,
+        key: &str,
+    ) -> Option<aws_sdk_s3::operation::head_object::HeadObjectOutput> {
+        self.s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()
+    }
+
+    async fn keys(&self, prefix: &str) -> Vec<String> {
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(String::from))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn publish_puts_every_object_in_place_and_flips_the_pointer() {
+    let d = deployed("").await;
+    let report = d.publish_ok(&["--version", "v1"]);
+    assert_eq!(report["live"], "v1");
+    assert_eq!(report["live_before"], serde_json::Value::Null);
+    assert_eq!(
+        (report["files"].as_u64(), report["uploaded"].as_u64()),
+        (Some(5), Some(5))
+    );
+    assert_eq!(d.live().await.as_deref(), Some("v1"));
+
+    let index = d
+        .head("v1/index.html")
+        .await
+        .expect("index in the version folder");
+    assert_eq!(index.content_type(), Some("text/html; charset=utf-8"));
+    assert_eq!(index.cache_control(), Some("no-cache"));
+    let wasm = d
+        .head(&format!("_immutable/{WASM}"))
+        .await
+        .expect("hashed wasm in _immutable");
+    assert_eq!(wasm.content_type(), Some("application/wasm"));
+    assert_eq!(
+        wasm.cache_control(),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(
+        d.head(&format!("v1/{WASM}")).await.is_none(),
+        "hashed files are not in the version folder"
+    );
+    for (suffix, encoding) in [(".br", "br"), (".gz", "gzip")] {
+        let sibling = d
+            .head(&format!("_immutable/{WASM}{suffix}"))
+            .await
+            .expect("precompressed sibling");
+        assert_eq!(sibling.content_encoding(), Some(encoding));
+        assert_eq!(sibling.content_type(), Some("application/wasm"));
+        assert!(sibling.content_length().unwrap() < 40_000);
+    }
+    assert!(
+        d.head(&format!("_immutable/{JS}.br")).await.is_none(),
+        "js is not in `precompress`"
+    );
+    let js = d.head(&format!("_immutable/{JS}")).await.unwrap();
+    assert_eq!(js.content_type(), Some("text/javascript; charset=utf-8"));
+    let manifest = d.head("_cloudfront-host/versions/v1.json").await;
+    assert!(manifest.is_some(), "manifest written");
+}
+
+#[tokio::test]
+async fn second_publish_sends_only_what_changed_and_rollback_switches_back() {
+    let d = deployed("").await;
+    d.publish_ok(&["--version", "v1"]);
+    write(&d.site, "index.html", b"<!doctype html><title>v2</title>");
+    let report = d.publish_ok(&["--version", "v2"]);
+    assert_eq!(report["live"], "v2");
+    assert_eq!(report["live_before"], "v1");
+    // index.html uploaded; style.css and the guide copied server-side; hashed files untouched.
+    assert_eq!(report["uploaded"], 1, "{report}");
+    assert_eq!(report["copied"], 2, "{report}");
+    assert_eq!(report["unchanged"], 2, "{report}");
+    assert_eq!(
+        report["requests"]["put"], 2,
+        "index.html + the manifest: {report}"
+    );
+    assert_eq!(report["requests"]["copy"], 2, "{report}");
+    let copied = d.head("v2/style.css").await.expect("copied");
+    assert_eq!(copied.content_type(), Some("text/css; charset=utf-8"));
+
+    let out = support::cli()
+        .current_dir(&d.dir)
+        .args(["versions", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let versions: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(versions["live"], "v2");
+    let ids: Vec<&str> = versions["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["v2", "v1"]);
+    assert_eq!(versions["versions"][0]["files"], 5);
+
+    support::cli()
+        .current_dir(&d.dir)
+        .arg("rollback")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("v1 is live (was v2)"));
+    assert_eq!(d.live().await.as_deref(), Some("v1"));
+    support::cli()
+        .current_dir(&d.dir)
+        .args(["rollback", "v2"])
+        .assert()
+        .success();
+    assert_eq!(d.live().await.as_deref(), Some("v2"));
+    support::cli()
+        .current_dir(&d.dir)
+        .args(["rollback", "nope"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("version nope has no manifest"));
+    assert_eq!(d.live().await.as_deref(), Some("v2"));
+
+    // Re-publishing an existing id with the same files only switches; with other files it is refused.
+    write_site(&d.site, "v1", 1);
+    let report = d.publish_ok(&["--version", "v1"]);
+    assert_eq!(
+        (
+            report["already_published"].as_bool(),
+            report["live"].as_str()
+        ),
+        (Some(true), Some("v1"))
+    );
+    write(&d.site, "style.css", b"body { color: blue }");
+    d.publish(&["--version", "v2"])
+        .failure()
+        .stdout(predicate::str::contains(
+            "version v2 already exists with different content",
+        ));
+    assert_eq!(d.live().await.as_deref(), Some("v1"));
+}
+
+#[tokio::test]
+async fn retention_keeps_live_previous_and_newest_and_drops_orphaned_immutable_files() {
+    let d = deployed("retention = { keep = 2, grace = \"0s\" }\n").await;
+    d.publish_ok(&["--version", "r1"]);
+    let old_wasm = format!("_immutable/{WASM}");
+    // A new build: new wasm bytes under a new hashed name.
+    std::fs::remove_file(d.site.join(WASM)).unwrap();
+    let new_wasm_name = "app-0a1b2c3d4e5f6071_bg.wasm";
+    write(&d.site, new_wasm_name, b"\0asm new build");
+    d.publish_ok(&["--version", "r2"]);
+    let r3 = d.publish_ok(&["--version", "r3"]);
+    // Each switch applies retention: keep 2 (and the previous), so r1 goes when r3 goes live.
+    assert_eq!(
+        r3["retention"]["deleted_versions"],
+        serde_json::json!(["r1"]),
+        "{r3}"
+    );
+    let r4 = d.publish_ok(&["--version", "r4"]);
+    assert_eq!(
+        r4["retention"]["deleted_versions"],
+        serde_json::json!(["r2"]),
+        "{r4}"
+    );
+    assert_eq!(
+        r4["retention"]["kept"],
+        serde_json::json!(["r4", "r3"]),
+        "{r4}"
+    );
+    assert!(d.keys("r1/").await.is_empty());
+    assert!(d.head("_cloudfront-host/versions/r1.json").await.is_none());
+    assert!(
+        d.head("r3/index.html").await.is_some(),
+        "previous version kept"
+    );
+    assert!(
+        d.head(&old_wasm).await.is_none(),
+        "r1's wasm is referenced by no kept version"
+    );
+    assert!(d.head(&format!("{old_wasm}.br")).await.is_none());
+    assert!(
+        d.head(&format!("_immutable/{new_wasm_name}"))
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn bad_sites_fail_before_any_upload() {
+    let d = deployed("").await;
+    let empty = d.dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    d.publish(&["--dir", empty.to_str().unwrap(), "--version", "e1"])
+        .failure()
+        .stdout(predicate::str::contains("is empty"));
+    d.publish(&["--dir", "does-not-exist", "--version", "e1"])
+        .failure()
+        .stdout(predicate::str::contains("does-not-exist"));
+    std::os::unix::fs::symlink(d.dir.join("missing-target"), d.site.join("broken")).unwrap();
+    d.publish(&["--version", "e1"])
+        .failure()
+        .stdout(predicate::str::contains("cannot read").and(predicate::str::contains("broken")));
+    assert!(d.keys("").await.is_empty(), "nothing was uploaded");
+    assert_eq!(d.live().await, None);
+}
+
+#[tokio::test]
+async fn publishing_before_deploy_says_to_deploy() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("src")).unwrap();
+    std::fs::write(tmp.path().join("src/lib.rs"), "").unwrap();
+    std::fs::write(
+        tmp.path().join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+            support::unique("nodeploy")
+        ),
+    )
+    .unwrap();
+    write(&tmp.path().join("dist"), "index.html", b"x");
+    support::cli()
+        .current_dir(tmp.path())
+        .args(["publish", "--dir", "dist"])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("not deployed yet")
+                .and(predicate::str::contains("cargo cloudfront-host deploy")),
+        );
+}
+
+#[tokio::test]
+async fn a_failed_upload_changes_nothing_live_and_a_rerun_finishes_without_resending() {
+    let d = deployed("").await;
+    d.publish_ok(&["--version", "v1"]);
+    write(&d.site, "index.html", b"<title>v2</title>");
+    write(&d.site, "docs/guide/index.html", b"<h1>guide v2</h1>");
+    write(&d.site, "extra/a.txt", b"a");
+    // Every upload of the guide page fails, past the SDK's retries.
+    support::hook(
+        "/_emulator/faults",
+        serde_json::json!({"method": "PUT", "path": format!("/{}/v2/docs/guide/index.html", d.bucket), "status": 500, "code": "InternalError", "message": "injected", "count": 50}),
+    );
+    d.publish(&["--version", "v2"])
+        .failure()
+        .stdout(predicate::str::contains("live version is unchanged"));
+    assert_eq!(d.live().await.as_deref(), Some("v1"));
+    assert!(
+        d.head("_cloudfront-host/versions/v2.json").await.is_none(),
+        "no manifest for an incomplete version"
+    );
+    let sent_before = d.keys("v2/").await;
+    assert!(
+        !sent_before.is_empty(),
+        "some files made it before the failure"
+    );
+    support::hook_delete("/_emulator/faults");
+
+    let report = d.publish_ok(&["--version", "v2"]);
+    assert_eq!(report["live"], "v2");
+    // Only what was not already stored is sent again (the guide page, plus the manifest).
+    // (The failing upload retried with backoff for seconds; the small ones had long finished.)
+    assert_eq!(report["requests"]["put"], 2, "{report}");
+    assert_eq!(report["uploaded"], 1, "{report}");
+    assert_eq!(d.live().await.as_deref(), Some("v2"));
+}
+
+#[tokio::test]
+async fn a_concurrent_publish_that_wins_the_flip_makes_the_other_fail() {
+    let d = deployed("upload.concurrency = 1\n").await;
+    d.publish_ok(&["--version", "base"]);
+    // A slow publish (many files, one request at a time)...
+    let slow_site = d.dir.join("slow");
+    for i in 0..300 {
+        write(
+            &slow_site,
+            &format!("p/{i}.html"),
+            format!("page {i}").as_bytes(),
+        );
+    }
+    let mut slow =
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("cargo-cloudfront-host"));
+    slow.current_dir(&d.dir)
+        .args([
+            "publish",
+            "--dir",
+            "slow",
+            "--version",
+            "slow",
+            "--format",
+            "json",
+        ])
+        .env_clear()
+        .envs(support::cli_env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let slow = slow.spawn().unwrap();
+    // ...and a quick one that starts after it and flips first.
+    for _ in 0..200 {
+        if !d.keys("slow/").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    d.publish_ok(&["--version", "quick"]);
+    let out = slow.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "the slower publish must lose: {stdout}"
+    );
+    assert!(
+        stdout.contains("another deploy changed the live version"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("quick"), "{stdout}");
+    assert_eq!(d.live().await.as_deref(), Some("quick"));
+}
