@@ -457,3 +457,31 @@ async fn a_concurrent_publish_that_wins_the_flip_makes_the_other_fail() {
     assert!(stdout.contains("quick"), "{stdout}");
     assert_eq!(d.live().await.as_deref(), Some("quick"));
 }
+
+#[tokio::test]
+async fn large_files_go_up_in_parts_and_are_verified() {
+    let d = deployed("precompress = []\nupload.multipart_threshold_mib = 5\n").await;
+    let big: Vec<u8> = (0..(11u32 << 20) / 4)
+        .flat_map(|i| i.to_le_bytes())
+        .collect();
+    write(&d.site, "media/big.bin", &big);
+    let report = d.publish_ok(&["--version", "m1"]);
+    // 11 MiB in 5 MiB parts: three parts, one multipart upload, verified with a HEAD.
+    assert_eq!(report["requests"]["multipart_uploads"], 1, "{report}");
+    assert_eq!(report["requests"]["parts"], 3, "{report}");
+    let head = d.head("m1/media/big.bin").await.expect("stored");
+    assert_eq!(head.content_length(), Some(big.len() as i64));
+    let body =
+        d.s3.get_object()
+            .bucket(&d.bucket)
+            .key("m1/media/big.bin")
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+    assert!(body[..] == big[..], "bytes round-trip");
+}
