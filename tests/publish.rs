@@ -485,3 +485,51 @@ async fn large_files_go_up_in_parts_and_are_verified() {
             .into_bytes();
     assert!(body[..] == big[..], "bytes round-trip");
 }
+
+#[tokio::test]
+async fn a_publish_killed_mid_way_leaves_live_alone_and_a_rerun_completes_it() {
+    let d = deployed("upload.concurrency = 1\n").await;
+    d.publish_ok(&["--version", "v1"]);
+    for i in 0..300 {
+        write(
+            &d.site,
+            &format!("pages/{i}.html"),
+            format!("page {i}").as_bytes(),
+        );
+    }
+    let mut child =
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("cargo-cloudfront-host"))
+            .current_dir(&d.dir)
+            .args(["publish", "--version", "v2", "--format", "json"])
+            .env_clear()
+            .envs(support::cli_env())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+    let mut sent = 0;
+    for _ in 0..500 {
+        sent = d.keys("v2/").await.len();
+        if sent >= 20 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap(); // SIGKILL: no cleanup runs
+    child.wait().unwrap();
+    assert!(sent >= 20, "the publish was under way when killed");
+    assert_eq!(d.live().await.as_deref(), Some("v1"));
+    assert!(d.head("_cloudfront-host/versions/v2.json").await.is_none());
+
+    let stored = d.keys("v2/").await.len() as u64;
+    let report = d.publish_ok(&["--version", "v2"]);
+    assert_eq!(report["live"], "v2");
+    let uploaded = report["uploaded"].as_u64().unwrap();
+    // 300 new pages + the 3 un-hashed files of v1 (copied or resumed): nothing stored twice.
+    assert!(
+        uploaded <= 300 - (stored.saturating_sub(3)),
+        "re-sent stored files: {report}"
+    );
+    assert_eq!(report["files"], 305);
+    assert_eq!(d.keys("v2/").await.len(), 303);
+}
