@@ -145,7 +145,7 @@ impl Release {
         };
 
         if let Some(existing) = self.manifest(&options.version).await? {
-            let fresh = self.plan_manifest_only(&site, &options.version);
+            let fresh = manifest_outline(&site, &options.version);
             if !files_match(&existing, &fresh) {
                 return Err(ReleaseError::VersionExists {
                     version: options.version.clone(),
@@ -298,7 +298,7 @@ impl Release {
         let manifest = Manifest {
             format: 1,
             version: options.version.clone(),
-            created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            created: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             git: options.git.clone(),
             files: entries,
@@ -463,21 +463,6 @@ impl Release {
             }))
     }
 
-    /// The manifest a site would get, without siblings' digests (used to compare a re-publish
-    /// of an existing version, where only base files matter).
-    fn plan_manifest_only(&self, site: &Site, version: &str) -> Vec<(String, String, String)> {
-        site.files
-            .iter()
-            .map(|f| {
-                (
-                    f.path.clone(),
-                    object_key(version, &f.path, f.hashed),
-                    f.digests.sha256.clone(),
-                )
-            })
-            .collect()
-    }
-
     pub async fn manifest(&self, version: &str) -> Result<Option<Manifest>, ReleaseError> {
         Counters::add(&self.counters.get, 1);
         let key = manifest_key(version);
@@ -573,19 +558,22 @@ impl Release {
 
     /// Every complete version, newest first.
     pub async fn versions(&self) -> Result<Vec<Manifest>, ReleaseError> {
+        use futures::{StreamExt, TryStreamExt};
         let keys = self.list(manifest::MANIFEST_PREFIX).await?;
-        let mut manifests = Vec::new();
-        for key in keys.keys() {
-            let Some(version) = key
-                .strip_prefix(manifest::MANIFEST_PREFIX)
-                .and_then(|k| k.strip_suffix(".json"))
-            else {
-                continue;
-            };
-            if let Some(m) = self.manifest(version).await? {
-                manifests.push(m);
-            }
-        }
+        let ids: Vec<String> = keys
+            .keys()
+            .filter_map(|k| {
+                k.strip_prefix(manifest::MANIFEST_PREFIX)?
+                    .strip_suffix(".json")
+            })
+            .map(String::from)
+            .collect();
+        let mut manifests: Vec<Manifest> = futures::stream::iter(ids)
+            .map(|id| async move { self.manifest(&id).await })
+            .buffer_unordered(16)
+            .try_filter_map(|m| async move { Ok(m) })
+            .try_collect()
+            .await?;
         manifests.sort_by(|a, b| {
             b.created
                 .cmp(&a.created)
@@ -673,6 +661,21 @@ fn put_task(
         content_encoding: encoding,
         digests: digests.clone(),
     }
+}
+
+/// Path, key and hash of every file a site would publish (siblings aside): enough to tell
+/// whether a re-publish of an existing version id carries the same site.
+fn manifest_outline(site: &Site, version: &str) -> Vec<(String, String, String)> {
+    site.files
+        .iter()
+        .map(|f| {
+            (
+                f.path.clone(),
+                object_key(version, &f.path, f.hashed),
+                f.digests.sha256.clone(),
+            )
+        })
+        .collect()
 }
 
 fn files_match(existing: &Manifest, fresh: &[(String, String, String)]) -> bool {
