@@ -22,15 +22,8 @@ pub(crate) async fn open_release(
     project: &crate::project::Project,
     ui: &Ui,
 ) -> anyhow::Result<crate::release::Release> {
-    use anyhow::Context as _;
     let aws = project.aws().await?;
-    let identity = aws
-        .sts()
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!(crate::aws::describe(&e)))
-        .context("could not ask STS which AWS account this is")?;
+    let identity = caller_identity(&aws).await?;
     let names = project.names(identity.account().unwrap_or_default());
     let target = crate::release::Target::locate(&aws, &names).await?;
     ui.detail(format_args!(
@@ -38,4 +31,17 @@ pub(crate) async fn open_release(
         target.bucket, target.kvs_arn
     ));
     Ok(crate::release::Release::new(&aws, target))
+}
+
+/// Who the credentials belong to; every command that names resources needs the account.
+pub(crate) async fn caller_identity(
+    aws: &crate::aws::Aws,
+) -> anyhow::Result<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput> {
+    use anyhow::Context as _;
+    aws.sts()
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(crate::aws::describe(&e)))
+        .context("could not ask STS which AWS account this is")
 }

@@ -2,10 +2,8 @@
 
 use std::fmt::Write as _;
 
-use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::aws;
 use crate::cli::{GlobalArgs, ShowArgs};
 use crate::project::Project;
 use crate::settings::{Diagnostic, Origin, Value};
@@ -84,13 +82,7 @@ struct ResourceView {
 
 async fn show_project(project: &Project, ui: &Ui) -> anyhow::Result<()> {
     let aws = project.aws().await?;
-    let identity = aws
-        .sts()
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!(aws::describe(&e)))
-        .context("could not ask STS who you are")?;
+    let identity = super::caller_identity(&aws).await?;
     let account = identity.account().unwrap_or_default().to_string();
     let names = project.names(&account);
     let bucket = names.bucket();

@@ -418,9 +418,16 @@ impl Release {
         if !listed.etag.contains('-') {
             return Ok(listed.etag == digests.md5 && listed.size == digests.size);
         }
+        let head = self.head(key).await?;
+        Ok(head.metadata().and_then(|m| m.get("sha256")) == Some(&digests.sha256))
+    }
+
+    async fn head(
+        &self,
+        key: &str,
+    ) -> Result<aws_sdk_s3::operation::head_object::HeadObjectOutput, ReleaseError> {
         Counters::add(&self.counters.head, 1);
-        let head = self
-            .s3
+        self.s3
             .head_object()
             .bucket(&self.target.bucket)
             .key(key)
@@ -429,8 +436,7 @@ impl Release {
             .map_err(|e| ReleaseError::Aws {
                 action: format!("read {key}"),
                 message: describe(&e),
-            })?;
-        Ok(head.metadata().and_then(|m| m.get("sha256")) == Some(&digests.sha256))
+            })
     }
 
     async fn stored_variant(
@@ -441,18 +447,7 @@ impl Release {
         if !existing.contains_key(key) {
             return Ok(None);
         }
-        Counters::add(&self.counters.head, 1);
-        let head = self
-            .s3
-            .head_object()
-            .bucket(&self.target.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| ReleaseError::Aws {
-                action: format!("read {key}"),
-                message: describe(&e),
-            })?;
+        let head = self.head(key).await?;
         Ok(head
             .metadata()
             .and_then(|m| m.get("sha256"))
