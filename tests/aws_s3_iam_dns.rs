@@ -454,7 +454,9 @@ async fn sts_identity_and_iam_roles_with_inline_policies() {
 }
 
 fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[tokio::test]
