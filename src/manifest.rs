@@ -31,7 +31,11 @@ pub fn set_table(
         .map_err(|e: toml_edit::TomlError| ManifestError::Parse(e.to_string()))?;
     // Refuse rather than risk damage: if toml_edit cannot reproduce the file as it is, an
     // edit would change bytes the user never asked us to touch.
-    if doc.to_string() != text {
+    let rendered = doc.to_string();
+    // toml_edit ends the last line with a newline when the file does not; that byte has to
+    // be there anyway before a table can follow.
+    let missing_final_newline = !text.ends_with('\n') && rendered.strip_suffix('\n') == Some(text);
+    if rendered != text && !missing_final_newline {
         return Err(ManifestError::NotRoundTrip);
     }
     let next_position = max_position(doc.as_table()).map_or(0, |p| p + 1);

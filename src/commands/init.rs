@@ -141,7 +141,10 @@ pub async fn run(global: &GlobalArgs, args: &InitArgs, ui: &Ui) -> anyhow::Resul
     let project = Project::load(&global, command_flags(args), layer, ui).await?;
 
     let detection = match (detection, failure) {
-        (Some(d), _) => d,
+        (Some(d), _) if agrees(&project, &d) => d,
+        // Metadata or flags name another stack than the one found: their build wins, and
+        // the reasons of a detection that is not used would only mislead.
+        (Some(_), _) => from_settings(&project, None)?,
         (None, failure) => from_settings(&project, failure)?,
     };
     for reason in &detection.reasons {
@@ -263,6 +266,20 @@ fn command_flags(args: &InitArgs) -> Vec<FlagValue> {
     push("source.branch", args.branch.as_deref(), "--branch");
     push("domain.name", args.domain.as_deref(), "--domain");
     flags
+}
+
+/// Whether the settings' framework (if the user chose one) is the detected stack.
+fn agrees(project: &Project, detection: &Detection) -> bool {
+    match (
+        &project.settings.framework,
+        project.resolved.origin("framework"),
+    ) {
+        (Some(framework), Some(origin)) if !matches!(origin, Origin::Detected { .. }) => {
+            framework == &detection.framework
+                || (detect::trunk_family(framework) && detect::trunk_family(&detection.framework))
+        }
+        _ => true,
+    }
 }
 
 /// When detection found nothing usable, the metadata (or flags) may already name the build.

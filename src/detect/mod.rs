@@ -66,7 +66,7 @@ impl Detection {
 #[derive(Debug, thiserror::Error)]
 pub enum DetectError {
     #[error(
-        "{what} cannot be hosted as static files on S3 + CloudFront: it needs a server.\nFound: {}.\n{advice}",
+        "{what}, which needs a server: it cannot be hosted as static files on S3 + CloudFront.\nFound: {}.\n{advice}",
         .found.join("; ")
     )]
     CannotHostStatically {
