@@ -299,3 +299,38 @@ fn the_layer_feeds_settings_below_metadata() {
     );
     assert!(layer.iter().all(|(_, _, why)| !why.is_empty()));
 }
+
+#[test]
+fn workspace_leptos_metadata_marks_members_as_server_rendered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"front\"]\n\n[[workspace.metadata.leptos]]\nname = \"app\"\nbin-package = \"server\"\nlib-package = \"front\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("front/src")).unwrap();
+    std::fs::write(root.join("front/src/lib.rs"), "").unwrap();
+    std::fs::write(
+        root.join("front/Cargo.toml"),
+        "[package]\nname = \"front\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nleptos = \"0.7\"\n",
+    )
+    .unwrap();
+    // Looks like a Trunk app too: the refusal must still win.
+    std::fs::write(
+        root.join("front/index.html"),
+        "<link data-trunk rel=\"rust\">",
+    )
+    .unwrap();
+    match detect_in(root, None) {
+        Err(DetectError::CannotHostStatically { found, .. }) => {
+            assert!(
+                found
+                    .iter()
+                    .any(|f| f.contains("[[workspace.metadata.leptos]]")),
+                "{found:?}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
