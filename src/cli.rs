@@ -96,6 +96,20 @@ pub enum Command {
         after_help = "Examples:\n  cargo cloudfront-host rollback            # the version before the live one\n  cargo cloudfront-host rollback 1a2b3c4d5e6f"
     )]
     Rollback(RollbackArgs),
+
+    /// Detect the frontend and write [package.metadata.cloudfront] into its Cargo.toml
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host init\n  cargo cloudfront-host init --yes --dry-run --format json\n  cargo cloudfront-host init --yes --source github --domain app.example.com --region eu-west-1\n  cargo cloudfront-host init -p web --framework custom --build-command 'wasm-pack build --target web' --output-dir web/pkg\n\n\
+                      Asks only what it cannot detect (source, domain, region); with --yes or CI set it asks nothing.\n\
+                      Every byte of Cargo.toml outside [package.metadata.cloudfront] stays as it was."
+    )]
+    Init(InitArgs),
+
+    /// Print the CodeBuild buildspec for the current settings
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host buildspec\n  cargo cloudfront-host buildspec -p web --output buildspec.yml\n  cargo cloudfront-host buildspec --format json | jq -r .buildspec"
+    )]
+    Buildspec(BuildspecArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -125,4 +139,71 @@ pub struct ShowArgs {
     /// Print the resolved settings and where each value came from (no AWS access needed)
     #[arg(long)]
     pub settings: bool,
+}
+
+/// Where builds come from (`source.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceKind {
+    /// Built and published by this tool itself, on a laptop or in any CI; no pipeline
+    Local,
+    /// A CodePipeline triggered by pushes to a GitHub repository
+    Github,
+    /// A CodePipeline fed by zip files uploaded to S3
+    S3,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Local => "local",
+            SourceKind::Github => "github",
+            SourceKind::S3 => "s3",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// The frontend stack, when detection guesses wrong or finds several
+    #[arg(long, value_name = "FRAMEWORK", value_parser = clap::builder::PossibleValuesParser::new(crate::settings::keys::FRAMEWORKS))]
+    pub framework: Option<String>,
+
+    /// Where builds come from
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub source: Option<SourceKind>,
+
+    /// GitHub repository `owner/repo` (default: the `origin` remote)
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub repository: Option<String>,
+
+    /// Branch whose pushes deploy (default: the checked-out branch)
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// Custom domain to serve the site from
+    #[arg(long, value_name = "HOSTNAME")]
+    pub domain: Option<String>,
+
+    /// `spa` (unknown paths serve /index.html) or `static` (directory indexes, 404.html)
+    #[arg(long, value_name = "MODE", value_parser = ["spa", "static"])]
+    pub routing: Option<String>,
+
+    /// Directory the build writes the site to, relative to the workspace root
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<String>,
+
+    /// Shell command that builds the site in release mode
+    #[arg(long, value_name = "COMMAND")]
+    pub build_command: Option<String>,
+
+    /// Show what would be written, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildspecArgs {
+    /// Write the buildspec to this file instead of printing it
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }

@@ -3,8 +3,11 @@
 //! ARCHITECTURE.md for how the modules fit together.
 
 pub mod aws;
+pub mod buildspec;
 pub mod cli;
 pub mod commands;
+pub mod detect;
+pub mod manifest;
 pub mod names;
 pub mod project;
 pub mod release;

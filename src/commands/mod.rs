@@ -1,5 +1,7 @@
 //! One file per subcommand; each wires the library's boxes together and nothing more.
 
+pub mod buildspec;
+pub mod init;
 pub mod publish;
 pub mod rollback;
 pub mod show;
@@ -14,6 +16,8 @@ pub async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<()> {
         Command::Publish(args) => publish::run(&cli.global, args, ui).await,
         Command::Versions => versions::run(&cli.global, ui).await,
         Command::Rollback(args) => rollback::run(&cli.global, args, ui).await,
+        Command::Init(args) => init::run(&cli.global, args, ui).await,
+        Command::Buildspec(args) => buildspec::run(&cli.global, args, ui).await,
     }
 }
 

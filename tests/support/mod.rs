@@ -142,6 +142,11 @@ pub fn copy_dir(from: &Path) -> (tempfile::TempDir, PathBuf) {
     (tmp, to)
 }
 
+/// Copies a directory tree to `to` (created).
+pub fn copy_dir_to(from: &Path, to: &Path) {
+    copy_recursive(from, to);
+}
+
 fn copy_recursive(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("readdir") {
@@ -161,4 +166,30 @@ pub fn hook_delete(path: &str) {
     ureq::delete(&url)
         .call()
         .unwrap_or_else(|e| panic!("DELETE {url}: {e}"));
+}
+
+/// The CLI binary for commands that need no AWS (init, buildspec, show --settings): a clean
+/// environment, no emulator, no AWS config files, no IMDS, `CI` set so nothing prompts.
+pub fn cli_offline() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("cargo-cloudfront-host").expect("binary built");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CARGO_CLOUDFRONT_HOST_") || key.starts_with("AWS_") || key == "CI" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .env("CARGO_TERM_COLOR", "never")
+        .env("CI", "true");
+    cmd
+}
+
+/// A fixture from `fixtures/`, copied to a temporary directory.
+pub fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    copy_dir(&repo_root().join("fixtures").join(name))
 }
