@@ -4,10 +4,10 @@
 
 pub mod aws;
 pub mod buildspec;
+pub mod cargo_toml;
 pub mod cli;
 pub mod commands;
 pub mod detect;
-pub mod manifest;
 pub mod names;
 pub mod project;
 pub mod release;

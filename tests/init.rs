@@ -6,7 +6,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use cargo_cloudfront_host::manifest::table_span;
+use cargo_cloudfront_host::cargo_toml::table_span;
 use predicates::prelude::*;
 
 /// Fixture, manifest that receives the table (relative), the table, expected framework,

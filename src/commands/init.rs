@@ -8,9 +8,9 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::cargo_toml;
 use crate::cli::{GlobalArgs, InitArgs};
 use crate::detect::{self, DetectError, Detection};
-use crate::manifest;
 use crate::project::Project;
 use crate::settings::{FlagValue, Origin, Value, value};
 use crate::ui::Ui;
@@ -170,7 +170,7 @@ pub async fn run(global: &GlobalArgs, args: &InitArgs, ui: &Ui) -> anyhow::Resul
     let table = choose_settings(&project, &detection, args, ui)?;
     let (manifest_path, table_path, original) = target_manifest(&project, &detection, &root)?;
     let table_keys: Vec<&str> = table_path.to_vec();
-    let updated = manifest::set_table(&original, &table_keys, &table.entries)
+    let updated = cargo_toml::set_table(&original, &table_keys, &table.entries)
         .with_context(|| format!("cannot update {}", manifest_path.display()))?;
     let changed = updated != original;
     let shown = manifest_path
@@ -219,7 +219,7 @@ pub async fn run(global: &GlobalArgs, args: &InitArgs, ui: &Ui) -> anyhow::Resul
         written,
     };
     let mut text = String::new();
-    let span = manifest::table_span(&updated, &table_keys);
+    let span = cargo_toml::table_span(&updated, &table_keys);
     if let Some(span) = span {
         let _ = writeln!(text, "{}", updated[span].trim_end());
     }
