@@ -533,3 +533,22 @@ async fn a_publish_killed_mid_way_leaves_live_alone_and_a_rerun_completes_it() {
     assert_eq!(report["files"], 305);
     assert_eq!(d.keys("v2/").await.len(), 303);
 }
+
+#[tokio::test]
+async fn turning_precompression_on_adds_siblings_to_files_already_stored() {
+    let d = deployed("precompress = []\n").await;
+    d.publish_ok(&["--version", "p1"]);
+    assert!(d.head(&format!("_immutable/{WASM}.br")).await.is_none());
+    let report = d.publish_ok(&["--version", "p2", "--set", "precompress=wasm"]);
+    assert_eq!(report["live"], "p2");
+    for suffix in [".br", ".gz"] {
+        assert!(
+            d.head(&format!("_immutable/{WASM}{suffix}"))
+                .await
+                .is_some(),
+            "{suffix} missing: {report}"
+        );
+    }
+    // The wasm itself was not sent again: only its two siblings and the manifest.
+    assert_eq!(report["requests"]["put"], 3, "{report}");
+}

@@ -353,7 +353,14 @@ impl Release {
             .and_then(|m| m.file(&file.path))
             .filter(|e| e.sha256 == file.digests.sha256);
         if file.hashed {
-            if let Some(entry) = live_entry.filter(|e| e.key == key && existing.contains_key(key)) {
+            // Reuse the live entry only when it also has the siblings this publish serves (the
+            // `precompress` setting may have changed since).
+            let reusable = |e: &&FileEntry| {
+                e.key == key
+                    && existing.contains_key(key)
+                    && (!file.precompress || e.encodings.len() == 2)
+            };
+            if let Some(entry) = live_entry.filter(reusable) {
                 return Ok(Disposition::Unchanged(entry.clone()));
             }
             if existing.contains_key(key) {
@@ -380,7 +387,11 @@ impl Release {
             return Ok(Disposition::Upload);
         }
         if let Some(live_entry) = live_entry {
-            let siblings_ok = !file.precompress || live_entry.encodings.len() == 2;
+            let siblings_ok = if file.precompress {
+                live_entry.encodings.len() == 2
+            } else {
+                live_entry.encodings.is_empty()
+            };
             if siblings_ok {
                 let mut entry = live_entry.clone();
                 entry.key = key.to_string();

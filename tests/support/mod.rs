@@ -72,54 +72,55 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// What every run of the binary gets: no AWS config files, no IMDS, no colour, no prompts.
+const ISOLATED_ENV: &[(&str, &str)] = &[
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+    ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
+    (
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "/nonexistent/aws-credentials",
+    ),
+    ("CARGO_TERM_COLOR", "never"),
+    ("CI", "true"),
+];
+
 /// The environment `cli()` gives the binary, for tests that spawn it themselves.
 pub fn cli_env() -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| {
-            k == "PATH" || k == "HOME" || k == "CARGO_HOME" || k == "RUSTUP_HOME" || k == "TMPDIR"
+            ["PATH", "HOME", "CARGO_HOME", "RUSTUP_HOME", "TMPDIR"].contains(&k.as_str())
         })
         .collect();
-    for (k, v) in [
+    let aws = [
         ("AWS_ENDPOINT_URL", emulator()),
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
-        (
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/aws-credentials",
-        ),
-        ("CARGO_TERM_COLOR", "never"),
-        ("CI", "true"),
-    ] {
-        env.push((k.to_string(), v.to_string()));
-    }
+    ];
+    env.extend(
+        ISOLATED_ENV
+            .iter()
+            .chain(aws.iter())
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     env
 }
 
-/// The CLI binary with an environment that holds only what a test gives it: the emulator's
-/// endpoint, dummy credentials, no AWS config files, no IMDS, no colour.
-pub fn cli() -> assert_cmd::Command {
+/// The binary with none of the caller's settings or AWS variables, plus `env`.
+fn isolated(env: impl IntoIterator<Item = (String, String)>) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("cargo-cloudfront-host").expect("binary built");
     for (key, _) in std::env::vars() {
         if key.starts_with("CARGO_CLOUDFRONT_HOST_") || key.starts_with("AWS_") || key == "CI" {
             cmd.env_remove(key);
         }
     }
-    cmd.env("AWS_ENDPOINT_URL", emulator())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/aws-credentials",
-        )
-        .env("CARGO_TERM_COLOR", "never")
-        .env("CI", "true");
+    cmd.envs(env);
     cmd
+}
+
+/// The CLI binary aimed at the emulator with dummy credentials.
+pub fn cli() -> assert_cmd::Command {
+    isolated(cli_env())
 }
 
 /// POSTs JSON to one of the emulator's test hooks (`/_emulator/...`).
@@ -168,25 +169,14 @@ pub fn hook_delete(path: &str) {
         .unwrap_or_else(|e| panic!("DELETE {url}: {e}"));
 }
 
-/// The CLI binary for commands that need no AWS (init, buildspec, show --settings): a clean
-/// environment, no emulator, no AWS config files, no IMDS, `CI` set so nothing prompts.
+/// The CLI binary for commands that need no AWS (init, buildspec, show --settings): no
+/// emulator is started.
 pub fn cli_offline() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("cargo-cloudfront-host").expect("binary built");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CARGO_CLOUDFRONT_HOST_") || key.starts_with("AWS_") || key == "CI" {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/aws-credentials",
-        )
-        .env("CARGO_TERM_COLOR", "never")
-        .env("CI", "true");
-    cmd
+    isolated(
+        ISOLATED_ENV
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    )
 }
 
 /// A fixture from `fixtures/`, copied to a temporary directory.
