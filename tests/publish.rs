@@ -199,6 +199,18 @@ async fn publish_puts_every_object_in_place_and_flips_the_pointer() {
     assert_eq!(js.content_type(), Some("text/javascript; charset=utf-8"));
     let manifest = d.head("_cloudfront-host/versions/v1.json").await;
     assert!(manifest.is_some(), "manifest written");
+
+    let out = support::cli()
+        .current_dir(&d.dir)
+        .args(["show", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let shown: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(shown["live"], "v1");
+    assert_eq!(shown["resources"][0]["name"], d.bucket.as_str());
 }
 
 #[tokio::test]

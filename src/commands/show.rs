@@ -70,6 +70,8 @@ struct ProjectView {
     account: String,
     caller: String,
     stack_id: String,
+    /// The live version, when the site is deployed and something was published.
+    live: Option<String>,
     resources: Vec<ResourceView>,
 }
 
@@ -86,21 +88,51 @@ async fn show_project(project: &Project, ui: &Ui) -> anyhow::Result<()> {
     let account = identity.account().unwrap_or_default().to_string();
     let names = project.names(&account);
     let bucket = names.bucket();
-    let bucket_exists = aws.s3().head_bucket().bucket(&bucket).send().await.is_ok();
+    // "Not there" and "could not ask" are different answers: only the first is "not deployed".
+    let bucket_exists = match aws.s3().head_bucket().bucket(&bucket).send().await {
+        Ok(_) => true,
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => false,
+        Err(e) => anyhow::bail!(
+            "could not look up bucket {bucket}: {}",
+            crate::aws::describe(&e)
+        ),
+    };
     let kvs = names.kvs();
-    let kvs_exists = aws
+    let kvs_exists = match aws
         .cloudfront()
         .describe_key_value_store()
         .name(&kvs)
         .send()
         .await
-        .is_ok();
+    {
+        Ok(_) => true,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_not_found()) =>
+        {
+            false
+        }
+        Err(e) => anyhow::bail!(
+            "could not look up KeyValueStore {kvs}: {}",
+            crate::aws::describe(&e)
+        ),
+    };
+    let live = if bucket_exists && kvs_exists {
+        let target = crate::release::Target::locate(&aws, &names).await?;
+        crate::release::Release::new(&aws, target)
+            .pointer
+            .read()
+            .await?
+    } else {
+        None
+    };
     let view = ProjectView {
         project: project.settings.name.clone(),
         region: aws.region().to_string(),
         account,
         caller: identity.arn().unwrap_or_default().to_string(),
         stack_id: names.stack_id().to_string(),
+        live,
         resources: vec![
             ResourceView {
                 kind: "bucket",
@@ -119,6 +151,11 @@ async fn show_project(project: &Project, ui: &Ui) -> anyhow::Result<()> {
     let _ = writeln!(text, "region    {}", view.region);
     let _ = writeln!(text, "account   {} ({})", view.account, view.caller);
     let _ = writeln!(text, "stack id  {}", view.stack_id);
+    let _ = writeln!(
+        text,
+        "live      {}",
+        view.live.as_deref().unwrap_or("(nothing published)")
+    );
     for r in &view.resources {
         let state = if r.exists { "exists" } else { "not deployed" };
         let _ = writeln!(text, "{:<9} {}  [{state}]", r.kind, r.name);
