@@ -8,6 +8,7 @@ pub mod cargo_toml;
 pub mod cli;
 pub mod commands;
 pub mod detect;
+pub mod edge;
 pub mod names;
 pub mod project;
 pub mod release;

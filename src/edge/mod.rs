@@ -1,0 +1,3 @@
+//! The edge: the viewer-request function every visitor goes through.
+
+pub mod function;
