@@ -1,7 +1,9 @@
-//! The viewer-request function's routing table, run in Node (a second engine comes with the
-//! local edge). Expected results for hashed names come from the Rust rule the publisher uses,
-//! so the function and the publisher cannot drift apart.
+//! The viewer-request function's routing table, run in the embedded engine (QuickJS, what
+//! `serve` uses) and in Node, so the two engines cannot drift apart. Expected results for
+//! hashed names come from the Rust rule the publisher uses, so the function and the publisher
+//! cannot drift apart either.
 
+use cargo_cloudfront_host::edge::engine::Engine;
 use cargo_cloudfront_host::edge::function::render;
 use cargo_cloudfront_host::release::hashed::{EXAMPLES, is_content_hashed};
 use serde_json::{Value, json};
@@ -210,6 +212,62 @@ fn routing_table_in_node() {
     let mut failures = Vec::new();
     for (c, got) in cases.iter().zip(&results) {
         if &c["expect"] != got {
+            failures.push(format!(
+                "{} {} (live {}): expected {}, got {got}",
+                c["code"], c["uri"], c["live"], c["expect"]
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+fn event(c: &Value) -> Value {
+    let mut headers = serde_json::Map::new();
+    if let Some(h) = c["headers"].as_object() {
+        for (k, v) in h {
+            headers.insert(k.clone(), json!({ "value": v }));
+        }
+    }
+    let mut querystring = serde_json::Map::new();
+    if let Some(q) = c["query"].as_object() {
+        for (k, v) in q {
+            querystring.insert(k.clone(), json!({ "value": v }));
+        }
+    }
+    json!({
+        "version": "1.0",
+        "context": {},
+        "viewer": {"ip": "127.0.0.1"},
+        "request": {"method": "GET", "uri": c["uri"], "querystring": querystring, "headers": headers, "cookies": {}}
+    })
+}
+
+#[test]
+fn routing_table_in_the_embedded_engine() {
+    let spa = Engine::new(&render("spa", &["wasm".to_string()]).unwrap()).unwrap();
+    let stat = Engine::new(&render("static", &["wasm".to_string()]).unwrap()).unwrap();
+    let cases = table();
+    let mut failures = Vec::new();
+    for c in &cases {
+        let engine = if c["code"] == "spa" { &spa } else { &stat };
+        let store = match c["live"].as_str() {
+            Some(live) => json!({ "live": live }),
+            None => json!({}),
+        };
+        let out = engine.run(&event(c), &store).unwrap();
+        let got = match out["statusCode"].as_u64() {
+            Some(status) => {
+                json!({"status": status, "location": out["headers"]["location"]["value"]})
+            }
+            None => json!({"uri": out["uri"]}),
+        };
+        if c["expect"] != got {
             failures.push(format!(
                 "{} {} (live {}): expected {}, got {got}",
                 c["code"], c["uri"], c["live"], c["expect"]

@@ -1,3 +1,4 @@
 //! The edge: the viewer-request function every visitor goes through.
 
+pub mod engine;
 pub mod function;

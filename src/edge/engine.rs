@@ -1,0 +1,131 @@
+//! Runs the viewer-request function in QuickJS, the way CloudFront runs it: as a module that
+//! imports `cloudfront`, whose `kvs().get(key)` reads a store the caller provides (the same
+//! live pointer the distribution reads).
+
+use rquickjs::loader::{BuiltinLoader, BuiltinResolver};
+use rquickjs::{CatchResultExt, Context, Function, Module, Persistent, Promise, Runtime, Value};
+
+/// The `cloudfront` module: `kvs().get(key)` throws for a missing key, as CloudFront's does.
+const CLOUDFRONT_MODULE: &str = r#"
+export default {
+  kvs() {
+    return {
+      async get(key) {
+        const store = globalThis.__cfhStore;
+        if (store === null || store === undefined || !Object.prototype.hasOwnProperty.call(store, key)) {
+          throw new Error('KeyValueStore: key not found: ' + key);
+        }
+        return store[key];
+      },
+      async exists(key) {
+        const store = globalThis.__cfhStore;
+        return store !== null && store !== undefined && Object.prototype.hasOwnProperty.call(store, key);
+      },
+    };
+  },
+};
+"#;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the viewer-request function failed in QuickJS: {0}")]
+    Js(String),
+}
+
+pub struct Engine {
+    // Field order matters: the handler and context must go before the runtime.
+    handler: Persistent<Function<'static>>,
+    context: Context,
+    _runtime: Runtime,
+}
+
+impl Engine {
+    /// Loads `code` (the rendered function) once; `run` then calls its handler per request.
+    pub fn new(code: &str) -> Result<Self, EngineError> {
+        let js = |e: rquickjs::Error| EngineError::Js(e.to_string());
+        let runtime = Runtime::new().map_err(js)?;
+        runtime.set_loader(
+            BuiltinResolver::default().with_module("cloudfront"),
+            BuiltinLoader::default().with_module("cloudfront", CLOUDFRONT_MODULE),
+        );
+        let context = Context::full(&runtime).map_err(js)?;
+        // CloudFront calls the top-level `handler`; a module has to export it for us to reach it.
+        let source = format!("{code}\nexport {{ handler }};\n");
+        let handler = context.with(|ctx| -> Result<_, EngineError> {
+            let declared = Module::declare(ctx.clone(), "viewer-request.js", source)
+                .catch(&ctx)
+                .map_err(|e| EngineError::Js(e.to_string()))?;
+            let (module, promise) = declared
+                .eval()
+                .catch(&ctx)
+                .map_err(|e| EngineError::Js(e.to_string()))?;
+            promise
+                .finish::<()>()
+                .catch(&ctx)
+                .map_err(|e| EngineError::Js(e.to_string()))?;
+            let handler: Function = module
+                .get("handler")
+                .catch(&ctx)
+                .map_err(|e| EngineError::Js(e.to_string()))?;
+            Ok(Persistent::save(&ctx, handler))
+        })?;
+        Ok(Engine {
+            handler,
+            context,
+            _runtime: runtime,
+        })
+    }
+
+    /// Runs the handler on a CloudFront event (JSON) with `store` as the KeyValueStore's
+    /// contents; returns the changed request or the response, as JSON.
+    pub fn run(
+        &self,
+        event: &serde_json::Value,
+        store: &serde_json::Value,
+    ) -> Result<serde_json::Value, EngineError> {
+        self.context.with(|ctx| {
+            let fail = |e: String| EngineError::Js(e);
+            let store: Value = ctx
+                .json_parse(store.to_string())
+                .catch(&ctx)
+                .map_err(|e| fail(e.to_string()))?;
+            ctx.globals()
+                .set("__cfhStore", store)
+                .catch(&ctx)
+                .map_err(|e| fail(e.to_string()))?;
+            let event: Value = ctx
+                .json_parse(event.to_string())
+                .catch(&ctx)
+                .map_err(|e| fail(e.to_string()))?;
+            let handler = self
+                .handler
+                .clone()
+                .restore(&ctx)
+                .catch(&ctx)
+                .map_err(|e| fail(e.to_string()))?;
+            let result: Value = handler
+                .call((event,))
+                .catch(&ctx)
+                .map_err(|e| fail(e.to_string()))?;
+            let result: Value = match result.as_promise() {
+                Some(promise) => {
+                    let promise: Promise = promise.clone();
+                    promise
+                        .finish()
+                        .catch(&ctx)
+                        .map_err(|e| fail(e.to_string()))?
+                }
+                None => result,
+            };
+            let json = ctx
+                .json_stringify(result)
+                .catch(&ctx)
+                .map_err(|e| fail(e.to_string()))?
+                .map(|s| s.to_string())
+                .transpose()
+                .map_err(|e| fail(e.to_string()))?
+                .unwrap_or_else(|| "null".into());
+            serde_json::from_str(&json).map_err(|e| fail(e.to_string()))
+        })
+    }
+}
