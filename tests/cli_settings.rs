@@ -3,23 +3,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use predicates::prelude::*;
-
-/// A one-package project in a temp dir, with `metadata` appended to its Cargo.toml.
-fn project(metadata: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("web");
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    std::fs::write(dir.join("src/lib.rs"), "").unwrap();
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        format!("[package]\nname = \"web\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n{metadata}"),
-    )
-    .unwrap();
-    (tmp, dir)
-}
 
 fn show_settings_json(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
     let mut cmd = support::cli();
@@ -35,7 +21,7 @@ fn show_settings_json(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> serde
 
 #[test]
 fn wrong_type_names_file_line_and_key() {
-    let (_tmp, dir) = project(
+    let (_tmp, dir) = support::package(
         "[package.metadata.cloudfront]\nregion = \"eu-west-1\"\n\n[package.metadata.cloudfront.retention]\nkeep = \"ten\"\n",
     );
     support::cli()
@@ -50,7 +36,7 @@ fn wrong_type_names_file_line_and_key() {
 
 #[test]
 fn invalid_region_is_an_error_with_its_location() {
-    let (_tmp, dir) = project("[package.metadata.cloudfront]\nregion = \"europe-1\"\n");
+    let (_tmp, dir) = support::package("[package.metadata.cloudfront]\nregion = \"europe-1\"\n");
     support::cli()
         .current_dir(&dir)
         .args(["show", "--settings"])
@@ -64,7 +50,7 @@ fn invalid_region_is_an_error_with_its_location() {
 
 #[test]
 fn invalid_values_in_json_mode_give_one_error_document() {
-    let (_tmp, dir) = project("[package.metadata.cloudfront]\nrouting = \"mpa\"\n");
+    let (_tmp, dir) = support::package("[package.metadata.cloudfront]\nrouting = \"mpa\"\n");
     let out = support::cli()
         .current_dir(&dir)
         .args(["show", "--settings", "--format", "json"])
@@ -83,7 +69,7 @@ fn invalid_values_in_json_mode_give_one_error_document() {
 
 #[test]
 fn unknown_key_is_a_warning_with_location_and_hint() {
-    let (_tmp, dir) = project("[package.metadata.cloudfront]\nregoin = \"eu-west-1\"\n");
+    let (_tmp, dir) = support::package("[package.metadata.cloudfront]\nregoin = \"eu-west-1\"\n");
     support::cli()
         .current_dir(&dir)
         .args(["show", "--settings"])
@@ -166,7 +152,7 @@ fn layering_flag_over_env_over_package_over_workspace_over_default() {
 
 #[test]
 fn region_defaults_to_the_aws_config() {
-    let (_tmp, dir) = project("");
+    let (_tmp, dir) = support::package("");
     let doc = show_settings_json(&dir, &[], &[("AWS_REGION", "ca-central-1")]);
     assert_eq!(doc["settings"]["region"]["value"], "ca-central-1");
     assert_eq!(doc["settings"]["region"]["origin"]["kind"], "derived");
@@ -191,7 +177,7 @@ fn works_as_cargo_subcommand_and_directly_with_examples_in_help() {
 
 #[test]
 fn no_credentials_says_how_to_provide_them() {
-    let (_tmp, dir) = project("");
+    let (_tmp, dir) = support::package("");
     support::cli()
         .current_dir(&dir)
         .env_remove("AWS_ACCESS_KEY_ID")
@@ -207,7 +193,7 @@ fn no_credentials_says_how_to_provide_them() {
 #[tokio::test]
 async fn show_reports_account_names_and_what_exists() {
     let project_name = support::unique("show");
-    let (_tmp, dir) = project(&format!(
+    let (_tmp, dir) = support::package(&format!(
         "[package.metadata.cloudfront]\nname = \"{project_name}\"\nregion = \"eu-west-1\"\n"
     ));
     let run = || {
@@ -230,17 +216,7 @@ async fn show_reports_account_names_and_what_exists() {
 
     // The name is deterministic: create that bucket and `show` finds it.
     let aws = support::aws("eu-west-1").await;
-    aws.s3()
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    support::create_bucket(&aws, &bucket, "eu-west-1").await;
     let doc = run();
     assert_eq!(doc["resources"][0]["name"], bucket.as_str());
     assert_eq!(doc["resources"][0]["exists"], true);

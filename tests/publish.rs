@@ -24,18 +24,9 @@ struct Deployed {
 
 async fn deployed(metadata: &str) -> Deployed {
     let name = support::unique("pub");
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("web");
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    std::fs::write(dir.join("src/lib.rs"), "").unwrap();
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"web\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
-             [package.metadata.cloudfront]\nname = \"{name}\"\nregion = \"{REGION}\"\nbuild.output_dir = \"dist\"\n{metadata}"
-        ),
-    )
-    .unwrap();
+    let (tmp, dir) = support::package(&format!(
+        "[package.metadata.cloudfront]\nname = \"{name}\"\nregion = \"{REGION}\"\nbuild.output_dir = \"dist\"\n{metadata}"
+    ));
     let names = Names::new(&Scope {
         account: support::ACCOUNT,
         region: REGION,
@@ -43,17 +34,7 @@ async fn deployed(metadata: &str) -> Deployed {
         project: &name,
     });
     let aws = support::aws(REGION).await;
-    aws.s3()
-        .create_bucket()
-        .bucket(names.bucket())
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    support::create_bucket(&aws, &names.bucket(), REGION).await;
     let kvs = aws
         .cloudfront()
         .create_key_value_store()
@@ -359,20 +340,13 @@ async fn bad_sites_fail_before_any_upload() {
 
 #[tokio::test]
 async fn publishing_before_deploy_says_to_deploy() {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(tmp.path().join("src")).unwrap();
-    std::fs::write(tmp.path().join("src/lib.rs"), "").unwrap();
-    std::fs::write(
-        tmp.path().join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"{}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-            support::unique("nodeploy")
-        ),
-    )
-    .unwrap();
-    write(&tmp.path().join("dist"), "index.html", b"x");
+    let (_tmp, dir) = support::package(&format!(
+        "[package.metadata.cloudfront]\nname = \"{}\"\n",
+        support::unique("nodeploy")
+    ));
+    write(&dir.join("dist"), "index.html", b"x");
     support::cli()
-        .current_dir(tmp.path())
+        .current_dir(&dir)
         .args(["publish", "--dir", "dist"])
         .assert()
         .failure()

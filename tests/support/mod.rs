@@ -183,3 +183,35 @@ pub fn cli_offline() -> assert_cmd::Command {
 pub fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
     copy_dir(&repo_root().join("fixtures").join(name))
 }
+
+/// A one-package project (package `web`, its own workspace) in a temp dir, with `metadata`
+/// appended to its Cargo.toml.
+pub fn package(metadata: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("web");
+    std::fs::create_dir_all(dir.join("src")).expect("mkdir");
+    std::fs::write(dir.join("src/lib.rs"), "").expect("write lib.rs");
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!("[package]\nname = \"web\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n{metadata}"),
+    )
+    .expect("write Cargo.toml");
+    (tmp, dir)
+}
+
+/// Creates `bucket` in `region` (outside us-east-1 S3 needs the location constraint).
+pub async fn create_bucket(aws: &Aws, bucket: &str, region: &str) {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let mut request = aws.s3().create_bucket().bucket(bucket);
+    if region != "us-east-1" {
+        request = request.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create bucket {bucket}: {e:?}"));
+}
