@@ -78,6 +78,31 @@ pub enum Command {
     )]
     Show(ShowArgs),
 
+    /// Create or update the hosting stack on AWS, then build and publish the site
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host deploy\n  cargo cloudfront-host deploy --dry-run --format json   # the plan only, same as `plan`\n  cargo cloudfront-host deploy --no-build --dir dist\n  cargo cloudfront-host deploy --no-publish\n\n\
+                      Creates, idempotently: a private S3 bucket, origin access control, cache and response-headers\n\
+                      policies, the KeyValueStore holding the live version, the viewer-request function and the\n\
+                      CloudFront distribution. Re-running with nothing changed changes nothing."
+    )]
+    Deploy(DeployArgs),
+
+    /// Show what `deploy` would create, update or leave alone; changes nothing
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host plan\n  cargo cloudfront-host plan --format json | jq '.changes[] | select(.action != \"none\")'"
+    )]
+    Plan,
+
+    /// Remove everything this project created on AWS (asks first)
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host delete\n  cargo cloudfront-host delete --yes          # no question (needed in CI)\n  cargo cloudfront-host delete --dry-run\n\n\
+                      Disables and deletes the distribution, then the function, policies, KeyValueStore, origin\n\
+                      access control, and empties and deletes the bucket (every published version is lost).\n\
+                      Only resources that prove to be this project's (tags, or the ownership marker in their\n\
+                      comment) are touched. Re-running after an interrupted delete finishes the job."
+    )]
+    Delete(DeleteArgs),
+
     /// Upload a built site as a new version and make it live atomically
     #[command(
         after_help = "Examples:\n  cargo cloudfront-host publish\n  cargo cloudfront-host publish --dir dist --version v1.2.0\n  cargo cloudfront-host publish --no-switch   # upload only; go live later with rollback ID\n\n\
@@ -110,6 +135,40 @@ pub enum Command {
         after_help = "Examples:\n  cargo cloudfront-host buildspec\n  cargo cloudfront-host buildspec -p web --output buildspec.yml\n  cargo cloudfront-host buildspec --format json | jq -r .buildspec"
     )]
     Buildspec(BuildspecArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    /// Print the plan and change nothing (same as `plan`)
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Do not run the build command; publish what the output directory holds
+    #[arg(long)]
+    pub no_build: bool,
+
+    /// Provision only; publish nothing
+    #[arg(long, conflicts_with_all = ["no_build", "dir"])]
+    pub no_publish: bool,
+
+    /// The built site to publish (default: the `build.output_dir` setting)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// How long to wait for CloudFront to deploy the distribution
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeleteArgs {
+    /// Print what would be removed and remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How long to wait for CloudFront to disable the distribution
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Args)]

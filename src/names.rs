@@ -96,6 +96,11 @@ impl Names {
         }
     }
 
+    /// The project name as given (tags and ownership markers carry it).
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
     /// The short hash that tells this deployment apart (also the `cloudfront-host:stack` tag).
     pub fn stack_id(&self) -> &str {
         &self.hash

@@ -1,7 +1,10 @@
 //! One file per subcommand; each wires the library's boxes together and nothing more.
 
 pub mod buildspec;
+pub mod delete;
+pub mod deploy;
 pub mod init;
+pub mod plan;
 pub mod publish;
 pub mod rollback;
 pub mod show;
@@ -12,6 +15,9 @@ use crate::ui::Ui;
 
 pub async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<()> {
     match &cli.command {
+        Command::Deploy(args) => deploy::run(&cli.global, args, ui).await,
+        Command::Plan => plan::run(&cli.global, ui).await,
+        Command::Delete(args) => delete::run(&cli.global, args, ui).await,
         Command::Show(args) => show::run(&cli.global, args, ui).await,
         Command::Publish(args) => publish::run(&cli.global, args, ui).await,
         Command::Versions => versions::run(&cli.global, ui).await,
@@ -37,6 +43,37 @@ pub(crate) async fn open_release(
     Ok(crate::release::Release::new(&aws, target))
 }
 
+/// The AWS clients, the account and the resource names of a project.
+pub(crate) async fn connect(
+    project: &crate::project::Project,
+) -> anyhow::Result<(crate::aws::Aws, String, crate::names::Names)> {
+    let aws = project.aws().await?;
+    let identity = caller_identity(&aws).await?;
+    let account = identity.account().unwrap_or_default().to_string();
+    let names = project.names(&account);
+    Ok((aws, account, names))
+}
+
+/// Shows CloudFront's progress: a spinner on a terminal, a line now and then elsewhere.
+pub(crate) fn wait_options(timeout: std::time::Duration, ui: &Ui) -> crate::infra::WaitOptions {
+    use std::io::IsTerminal as _;
+    let on_wait: std::sync::Arc<dyn Fn(&str) + Send + Sync> =
+        if !ui.quiet && std::io::stderr().is_terminal() {
+            let spinner = Spinner(indicatif::ProgressBar::new_spinner());
+            spinner
+                .0
+                .enable_steady_tick(std::time::Duration::from_millis(120));
+            std::sync::Arc::new(move |m: &str| spinner.0.set_message(m.to_string()))
+        } else {
+            let ui = ui.clone();
+            std::sync::Arc::new(move |m: &str| ui.status("Waiting", m))
+        };
+    crate::infra::WaitOptions {
+        timeout,
+        on_wait: Some(on_wait),
+    }
+}
+
 /// Who the credentials belong to; every command that names resources needs the account.
 pub(crate) async fn caller_identity(
     aws: &crate::aws::Aws,
@@ -48,4 +85,13 @@ pub(crate) async fn caller_identity(
         .await
         .map_err(|e| anyhow::anyhow!(crate::aws::describe(&e)))
         .context("could not ask STS which AWS account this is")
+}
+
+/// Clears its line when the wait is over.
+struct Spinner(indicatif::ProgressBar);
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
 }

@@ -1,5 +1,7 @@
 //! `publish`: upload a built site as a new version and flip the live pointer to it.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::Context as _;
 
 use crate::cli::{GlobalArgs, PublishArgs};
@@ -10,19 +12,38 @@ use crate::ui::Ui;
 
 pub async fn run(global: &GlobalArgs, args: &PublishArgs, ui: &Ui) -> anyhow::Result<()> {
     let project = Project::load(global, Vec::new(), Vec::new(), ui).await?;
-    let settings = &project.settings;
-    let dir = match (&args.dir, &settings.build.output_dir) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(out)) => project.root.join(out),
-        (None, None) => anyhow::bail!(
-            "no site directory: pass --dir DIR, or set `build.output_dir` in [package.metadata.cloudfront] (`cargo cloudfront-host init` detects it)"
-        ),
-    };
+    let dir = site_dir(&project, args.dir.as_deref())?;
     let version = args
         .version_id
         .clone()
         .unwrap_or_else(|| default_version_id(&project.git));
     let release = super::open_release(&project, ui).await?;
+    let report = publish(&project, &release, dir, version, !args.no_switch, ui).await?;
+    ui.result(render(&report, args.no_switch), &report);
+    Ok(())
+}
+
+/// The built site: `--dir`, else the `build.output_dir` setting.
+pub(crate) fn site_dir(project: &Project, dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match (dir, &project.settings.build.output_dir) {
+        (Some(dir), _) => Ok(dir.to_path_buf()),
+        (None, Some(out)) => Ok(project.root.join(out)),
+        (None, None) => anyhow::bail!(
+            "no site directory: pass --dir DIR, or set `build.output_dir` in [package.metadata.cloudfront] (`cargo cloudfront-host init` detects it)"
+        ),
+    }
+}
+
+/// Uploads `dir` as `version` and (with `switch`) makes it live; status lines on the way.
+pub(crate) async fn publish(
+    project: &Project,
+    release: &crate::release::Release,
+    dir: PathBuf,
+    version: String,
+    switch: bool,
+    ui: &Ui,
+) -> anyhow::Result<crate::release::PublishReport> {
+    let settings = &project.settings;
     ui.status(
         "Publishing",
         format_args!("{} as version {version}", dir.display()),
@@ -30,7 +51,7 @@ pub async fn run(global: &GlobalArgs, args: &PublishArgs, ui: &Ui) -> anyhow::Re
     let options = PublishOptions {
         dir,
         version,
-        switch: !args.no_switch,
+        switch,
         precompress: settings.precompress.clone(),
         brotli_level: settings.brotli_level,
         concurrency: settings.upload.concurrency,
@@ -71,7 +92,12 @@ pub async fn run(global: &GlobalArgs, args: &PublishArgs, ui: &Ui) -> anyhow::Re
             ),
         );
     }
-    let live = match (&report.live, args.no_switch) {
+    Ok(report)
+}
+
+/// The publish summary: counts, bytes, requests, time, and what is live now.
+pub(crate) fn render(report: &crate::release::PublishReport, no_switch: bool) -> String {
+    let live = match (&report.live, no_switch) {
         (Some(v), false) => format!(
             "live: {v} (was {})",
             report.live_before.as_deref().unwrap_or("nothing")
@@ -102,6 +128,5 @@ pub async fn run(global: &GlobalArgs, args: &PublishArgs, ui: &Ui) -> anyhow::Re
         report.seconds,
         "Live",
     );
-    ui.result(text, &report);
-    Ok(())
+    text
 }

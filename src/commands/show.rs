@@ -70,9 +70,14 @@ struct ProjectView {
     account: String,
     caller: String,
     stack_id: String,
+    /// The CloudFront URL, once the distribution exists.
+    url: Option<String>,
+    /// The custom domain from the settings (served once `deploy` has set it up).
+    domain: Option<String>,
     /// The live version, when the site is deployed and something was published.
     live: Option<String>,
     resources: Vec<ResourceView>,
+    ids: crate::infra::Ids,
 }
 
 #[derive(Serialize)]
@@ -80,6 +85,8 @@ struct ResourceView {
     kind: &'static str,
     name: String,
     exists: bool,
+    /// What `deploy` would do to it.
+    pending: crate::infra::Action,
 }
 
 async fn show_project(project: &Project, ui: &Ui) -> anyhow::Result<()> {
@@ -87,64 +94,46 @@ async fn show_project(project: &Project, ui: &Ui) -> anyhow::Result<()> {
     let identity = super::caller_identity(&aws).await?;
     let account = identity.account().unwrap_or_default().to_string();
     let names = project.names(&account);
-    let bucket = names.bucket();
-    // "Not there" and "could not ask" are different answers: only the first is "not deployed".
-    let bucket_exists = match aws.s3().head_bucket().bucket(&bucket).send().await {
-        Ok(_) => true,
-        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => false,
-        Err(e) => anyhow::bail!(
-            "could not look up bucket {bucket}: {}",
-            crate::aws::describe(&e)
-        ),
-    };
-    let kvs = names.kvs();
-    let kvs_exists = match aws
-        .cloudfront()
-        .describe_key_value_store()
-        .name(&kvs)
-        .send()
-        .await
-    {
-        Ok(_) => true,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_entity_not_found()) =>
-        {
-            false
-        }
-        Err(e) => anyhow::bail!(
-            "could not look up KeyValueStore {kvs}: {}",
-            crate::aws::describe(&e)
-        ),
-    };
-    let live = if bucket_exists && kvs_exists {
-        let target = crate::release::Target::locate(&aws, &names).await?;
-        crate::release::Release::new(&aws, target)
+    // The read-only half of `deploy`: every resource looked up, nothing changed.
+    let mut stack = crate::infra::Stack::new(&aws, &names, &project.settings, &account);
+    let plan = stack.converge(crate::infra::Mode::Plan, &|_| {}).await?;
+    let live = match &stack.ids.kvs_arn {
+        Some(arn) => {
+            crate::release::Release::new(
+                &aws,
+                crate::release::Target {
+                    bucket: names.bucket(),
+                    kvs_arn: arn.clone(),
+                },
+            )
             .pointer
             .read()
             .await?
-    } else {
-        None
+        }
+        None => None,
     };
+    let resources: Vec<ResourceView> = plan
+        .changes
+        .iter()
+        .filter(|c| c.resource != "live-version")
+        .map(|c| ResourceView {
+            kind: c.resource,
+            name: c.name.clone(),
+            exists: c.action != crate::infra::Action::Create,
+            pending: c.action,
+        })
+        .collect();
     let view = ProjectView {
         project: project.settings.name.clone(),
         region: aws.region().to_string(),
         account,
         caller: identity.arn().unwrap_or_default().to_string(),
         stack_id: names.stack_id().to_string(),
+        url: stack.url(),
+        domain: project.settings.domain.as_ref().map(|d| d.name.clone()),
         live,
-        resources: vec![
-            ResourceView {
-                kind: "bucket",
-                name: bucket,
-                exists: bucket_exists,
-            },
-            ResourceView {
-                kind: "key-value-store",
-                name: kvs,
-                exists: kvs_exists,
-            },
-        ],
+        resources,
+        ids: stack.ids.clone(),
     };
     let mut text = String::new();
     let _ = writeln!(text, "project   {}", view.project);
@@ -153,12 +142,30 @@ async fn show_project(project: &Project, ui: &Ui) -> anyhow::Result<()> {
     let _ = writeln!(text, "stack id  {}", view.stack_id);
     let _ = writeln!(
         text,
+        "url       {}",
+        view.url.as_deref().unwrap_or("(not deployed)")
+    );
+    if let Some(domain) = &view.domain {
+        let _ = writeln!(text, "domain    https://{domain}/");
+    }
+    let _ = writeln!(
+        text,
         "live      {}",
         view.live.as_deref().unwrap_or("(nothing published)")
     );
+    let width = view
+        .resources
+        .iter()
+        .map(|r| r.kind.len())
+        .max()
+        .unwrap_or(0);
     for r in &view.resources {
-        let state = if r.exists { "exists" } else { "not deployed" };
-        let _ = writeln!(text, "{:<9} {}  [{state}]", r.kind, r.name);
+        let state = match (r.exists, r.pending) {
+            (false, _) => "not deployed".to_string(),
+            (true, crate::infra::Action::None) => "ok".to_string(),
+            (true, a) => format!("exists; deploy would {}", a.as_str()),
+        };
+        let _ = writeln!(text, "{:<width$}  {}  [{state}]", r.kind, r.name);
     }
     ui.result(text, &view);
     Ok(())

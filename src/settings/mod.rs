@@ -386,6 +386,18 @@ pub struct Settings {
     pub domain: Option<DomainSettings>,
 }
 
+impl Settings {
+    /// `spa` or `static`: the `routing` setting, else what the framework implies (generators
+    /// of page trees are static, everything that boots one WASM app is a single-page app).
+    pub fn routing_mode(&self) -> &str {
+        match (self.routing.as_deref(), self.framework.as_deref()) {
+            (Some(mode), _) => mode,
+            (None, Some("mdbook" | "zola" | "static")) => "static",
+            (None, _) => "spa",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BuildSettings {
     pub command: Option<String>,
