@@ -214,10 +214,16 @@ async fn show_reports_account_names_and_what_exists() {
     assert!(bucket.starts_with("cfh-show-"), "{bucket}");
     assert_eq!(doc["resources"][0]["exists"], false);
 
-    // The name is deterministic: create that bucket and `show` finds it.
+    // The name is deterministic: a bucket of that name made by someone else (no tags) is
+    // found, and reported as not this project's.
     let aws = support::aws("eu-west-1").await;
     support::create_bucket(&aws, &bucket, "eu-west-1").await;
-    let doc = run();
-    assert_eq!(doc["resources"][0]["name"], bucket.as_str());
-    assert_eq!(doc["resources"][0]["exists"], true);
+    support::cli()
+        .current_dir(&dir)
+        .arg("show")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(format!(
+            "bucket {bucket} exists but does not carry this project's ownership tags"
+        )));
 }

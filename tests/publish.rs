@@ -33,12 +33,38 @@ async fn deployed(metadata: &str) -> Deployed {
         repository: None,
         project: &name,
     });
+    // The two resources publish needs, owned the way `deploy` owns them (tests of the whole
+    // stack live in tests/deploy.rs; this keeps the placeholder version out of these).
     let aws = support::aws(REGION).await;
     support::create_bucket(&aws, &names.bucket(), REGION).await;
+    let tags = names
+        .tags()
+        .into_iter()
+        .map(|(k, v)| {
+            aws_sdk_s3::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .unwrap()
+        })
+        .collect::<Vec<_>>();
+    aws.s3()
+        .put_bucket_tagging()
+        .bucket(names.bucket())
+        .tagging(
+            aws_sdk_s3::types::Tagging::builder()
+                .set_tag_set(Some(tags))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
     let kvs = aws
         .cloudfront()
         .create_key_value_store()
         .name(names.kvs())
+        .comment(cargo_cloudfront_host::infra::ownership_marker(&names))
         .send()
         .await
         .unwrap();

@@ -18,10 +18,6 @@ use super::{Action, Change, InfraError, Mode, Stack, WaitOptions, aws_err};
 const OAC: &str = "origin-access-control";
 const DISTRIBUTION: &str = "distribution";
 pub const ORIGIN_ID: &str = "site-bucket";
-/// What a missing page answers in `static` routing. CloudFront fetches error pages without
-/// running the viewer-request function, so the publisher keeps a copy of the live version's
-/// 404 page at this fixed key.
-pub const ERROR_PAGE: &str = "/404.html";
 /// Seconds an error answer stays cached at the edge.
 const ERROR_CACHING_TTL: i64 = 10;
 
@@ -231,12 +227,14 @@ fn desired_config(
         )
         .build()
         .map_err(build_err)?;
+    // `static` routing answers a missing page with the site's 404.html (kept at the bucket
+    // root by the publisher: CloudFront fetches error pages without running the function).
     let errors = if settings.routing_mode() == "static" {
         let page = |code: i32| {
             CustomErrorResponse::builder()
                 .error_code(code)
                 .response_code("404")
-                .response_page_path(ERROR_PAGE)
+                .response_page_path(format!("/{}", crate::release::ERROR_PAGE))
                 .error_caching_min_ttl(ERROR_CACHING_TTL)
                 .build()
                 .map_err(build_err)

@@ -44,9 +44,9 @@ pub enum InfraError {
         waited: Duration,
         status: String,
     },
-    #[error("the viewer-request function could not be rendered: {0}")]
+    #[error("the viewer-request function could not be rendered")]
     Function(#[from] crate::edge::function::FunctionError),
-    #[error("the placeholder version could not be published: {0}")]
+    #[error("the placeholder version could not be published")]
     Placeholder(#[from] crate::release::ReleaseError),
     #[error("{0}")]
     Other(String),
@@ -294,12 +294,15 @@ impl<'a> Stack<'a> {
     }
 }
 
+/// Receives a line of progress while CloudFront works.
+pub type OnWait = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
 /// How long and how often to poll CloudFront while a distribution deploys.
 #[derive(Clone)]
 pub struct WaitOptions {
     pub timeout: Duration,
     /// Shown while waiting (a spinner in a terminal).
-    pub on_wait: Option<std::sync::Arc<dyn Fn(&str) + Send + Sync>>,
+    pub on_wait: Option<OnWait>,
 }
 
 impl Default for WaitOptions {

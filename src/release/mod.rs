@@ -21,7 +21,7 @@ use crate::settings::RetentionSettings;
 use manifest::{FileEntry, GitInfo, IMMUTABLE_PREFIX, Manifest, Variant, manifest_key, object_key};
 use pointer::LivePointer;
 use scan::{Digests, Encoding, Site, SiteFile};
-use upload::{Counters, Engine, Progress, Requests, Task};
+use upload::{Counters, Engine, Progress, Requests, Task, copy_source};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
@@ -69,6 +69,10 @@ pub enum ReleaseError {
     )]
     NotDeployed { what: String },
 }
+
+/// The site's error page: served (by CloudFront's custom error response, `static` routing)
+/// from this fixed key at the bucket root.
+pub const ERROR_PAGE: &str = "404.html";
 
 /// The bucket and the KeyValueStore of a deployed site.
 #[derive(Debug, Clone)]
@@ -153,9 +157,7 @@ impl Release {
             }
             let mut live = live_before.clone();
             if options.switch && live_before.as_deref() != Some(options.version.as_str()) {
-                self.pointer
-                    .flip(live_before.as_deref(), &options.version)
-                    .await?;
+                self.go_live(live_before.as_deref(), &existing).await?;
                 live = Some(options.version.clone());
             }
             return Ok(PublishReport {
@@ -308,9 +310,7 @@ impl Release {
         let mut live = live_before.clone();
         let mut retention_report = None;
         if options.switch {
-            self.pointer
-                .flip(live_before.as_deref(), &options.version)
-                .await?;
+            self.go_live(live_before.as_deref(), &manifest).await?;
             live = Some(options.version.clone());
             retention_report = Some(
                 retention::apply(
@@ -621,9 +621,54 @@ impl Release {
             }
         };
         if live.as_deref() != Some(target.as_str()) {
-            self.pointer.flip(live.as_deref(), &target).await?;
+            let manifest = self
+                .manifest(&target)
+                .await?
+                .ok_or_else(|| ReleaseError::NoSuchVersion(target.clone()))?;
+            self.go_live(live.as_deref(), &manifest).await?;
         }
         Ok((live, target))
+    }
+
+    /// Flips the live pointer to `manifest`'s version (compare-and-swap on `expected`), then
+    /// puts that version's `404.html` at the bucket root: CloudFront fetches custom error
+    /// pages without running the viewer-request function, so the error page cannot follow
+    /// the pointer by itself. A version without one removes the old copy.
+    async fn go_live(
+        &self,
+        expected: Option<&str>,
+        manifest: &Manifest,
+    ) -> Result<(), ReleaseError> {
+        self.pointer.flip(expected, &manifest.version).await?;
+        let bucket = &self.target.bucket;
+        match manifest.file(ERROR_PAGE) {
+            Some(page) => {
+                self.s3
+                    .copy_object()
+                    .bucket(bucket)
+                    .key(ERROR_PAGE)
+                    .copy_source(copy_source(bucket, &page.key))
+                    .send()
+                    .await
+                    .map_err(|e| ReleaseError::Aws {
+                        action: format!("copy {} to the error page {ERROR_PAGE}", page.key),
+                        message: describe(&e),
+                    })?;
+            }
+            None => {
+                self.s3
+                    .delete_object()
+                    .bucket(bucket)
+                    .key(ERROR_PAGE)
+                    .send()
+                    .await
+                    .map_err(|e| ReleaseError::Aws {
+                        action: format!("remove the error page {ERROR_PAGE}"),
+                        message: describe(&e),
+                    })?;
+            }
+        }
+        Ok(())
     }
 }
 

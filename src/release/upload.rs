@@ -391,7 +391,7 @@ struct ObjectMeta<'a> {
 }
 
 /// `x-amz-copy-source` is `bucket/key` with the key URL-encoded (but its slashes kept).
-fn copy_source(bucket: &str, key: &str) -> String {
+pub(crate) fn copy_source(bucket: &str, key: &str) -> String {
     const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'/')
         .remove(b'-')
