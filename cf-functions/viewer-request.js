@@ -7,6 +7,9 @@ const kvs = cf.kvs();
 const ROUTING = '__ROUTING__';
 const PRECOMPRESSED = '__PRECOMPRESSED__'.split(',').filter(function (e) { return e !== ''; });
 const LIVE_KEY = 'live';
+// Custom domains: requests for these hosts get a 301 to REDIRECT_TO (same path and query).
+const REDIRECT_TO = '__REDIRECT_TO__';
+const REDIRECT_FROM = '__REDIRECT_FROM__'.split(',').filter(function (e) { return e !== ''; });
 
 function respond(code, description, body, headers) {
   const h = headers || {};
@@ -73,6 +76,12 @@ function queryString(qs) {
 async function handler(event) {
   const request = event.request;
   const uri = request.uri;
+  if (REDIRECT_TO !== '' && request.headers.host &&
+      REDIRECT_FROM.indexOf(request.headers.host.value.toLowerCase()) >= 0) {
+    return respond(301, 'Moved Permanently', '', {
+      location: { value: 'https://' + REDIRECT_TO + uri + queryString(request.querystring) },
+    });
+  }
   const lower = uri.toLowerCase();
   if (uri.indexOf('..') >= 0 || lower.indexOf('%2e%2e') >= 0 || lower.indexOf('.%2e') >= 0 ||
       lower.indexOf('%2e.') >= 0 || uri.indexOf('\\') >= 0 || lower.indexOf('%5c') >= 0 ||

@@ -4,7 +4,7 @@
 //! cannot drift apart either.
 
 use cargo_cloudfront_host::edge::engine::Engine;
-use cargo_cloudfront_host::edge::function::render;
+use cargo_cloudfront_host::edge::function::{Redirect, render, render_with};
 use cargo_cloudfront_host::release::hashed::{EXAMPLES, is_content_hashed};
 use serde_json::{Value, json};
 
@@ -167,7 +167,39 @@ fn table() -> Vec<Value> {
     );
     redirect["query"] = json!({"a": "1", "b": ""});
     cases.push(redirect);
+    // Custom domain: the apex (any case) redirects to www with path and query; www is served.
+    for host in ["example.com", "EXAMPLE.com"] {
+        let mut c = case(
+            "domains",
+            "/docs/intro",
+            Some("v2"),
+            json!({"status": 301, "location": "https://www.example.com/docs/intro?x=1"}),
+        );
+        c["headers"] = json!({"host": host});
+        c["query"] = json!({"x": "1"});
+        cases.push(c);
+    }
+    let mut www = case(
+        "domains",
+        "/docs/intro",
+        Some("v2"),
+        json!({"uri": "/v2/index.html"}),
+    );
+    www["headers"] = json!({"host": "www.example.com"});
+    cases.push(www);
     cases
+}
+
+fn domains_code() -> String {
+    render_with(
+        "spa",
+        &["wasm".to_string()],
+        Some(&Redirect {
+            from: vec!["example.com".into()],
+            to: "www.example.com".into(),
+        }),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -182,6 +214,7 @@ fn routing_table_in_node() {
         "code": {
             "spa": render("spa", &["wasm".to_string()]).unwrap(),
             "static": render("static", &["wasm".to_string()]).unwrap(),
+            "domains": domains_code(),
         },
         // The same events the embedded engine gets, built once in Rust.
         "cases": cases.iter().map(|c| { let mut c = c.clone(); c["event"] = event(&c); c }).collect::<Vec<_>>(),
@@ -247,10 +280,15 @@ fn event(c: &Value) -> Value {
 fn routing_table_in_the_embedded_engine() {
     let spa = Engine::new(&render("spa", &["wasm".to_string()]).unwrap()).unwrap();
     let stat = Engine::new(&render("static", &["wasm".to_string()]).unwrap()).unwrap();
+    let domains = Engine::new(&domains_code()).unwrap();
     let cases = table();
     let mut failures = Vec::new();
     for c in &cases {
-        let engine = if c["code"] == "spa" { &spa } else { &stat };
+        let engine = match c["code"].as_str() {
+            Some("spa") => &spa,
+            Some("domains") => &domains,
+            _ => &stat,
+        };
         let store = match c["live"].as_str() {
             Some(live) => json!({ "live": live }),
             None => json!({}),

@@ -406,6 +406,7 @@ class State:
         self.builds: dict[str, dict[str, Any]] = {}  # build id -> override
         self.builds_completed: set[str] = set()
         self.faults: list[dict[str, Any]] = []
+        self.held_certificates: set[str] = set()  # ARNs whose status a test set
 
 
 S = State()
@@ -1511,6 +1512,23 @@ def fix_bucket_policy_conditions() -> None:
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
+def fix_acm_held_status() -> None:
+    """A certificate a test put in a status keeps it (see /_emulator/certificates/status)."""
+    from moto.acm.models import CertBundle
+
+    orig = CertBundle.check
+    if getattr(orig, "_emulator_patched", False):
+        return
+
+    def check(self) -> None:  # type: ignore[no-untyped-def]
+        if self.arn in S.held_certificates:
+            return
+        orig(self)
+
+    check._emulator_patched = True  # type: ignore[attr-defined]
+    CertBundle.check = check  # type: ignore[method-assign]
+
+
 def fix_create_pipeline_role_check() -> None:
     """moto only accepts a role whose trust policy names codepipeline.amazonaws.com as a plain
     string; AWS also accepts a list of principals. Normalise the check."""
@@ -2030,6 +2048,26 @@ def handle_hooks(app: "EmulatorApp", req: Req) -> Resp:
             return json_resp({"pipelineExecutionId": exec_id, "pipelineStatus": ex.status,
                               "stages": {s: (v or {}).get("status") for s, v in
                                          S.pipeline_exec[(account, region, name)][exec_id].items()}})
+        if path == "/_emulator/certificates/status" and method == "POST":
+            # Holds an ACM certificate in a status (PENDING_VALIDATION, FAILED, EXPIRED, ...)
+            # until set again; moto otherwise issues every certificate after a fixed wait.
+            from moto.acm.models import acm_backends
+
+            arn = body.get("CertificateArn") or ""
+            status = body.get("Status") or ""
+            if status not in ("PENDING_VALIDATION", "ISSUED", "INACTIVE", "EXPIRED", "VALIDATION_TIMED_OUT",
+                              "REVOKED", "FAILED"):
+                raise ApiError(400, "InvalidInput", f"unknown certificate status {status!r}")
+            region = arn.split(":")[3] if arn.count(":") >= 5 else "us-east-1"
+            cert = acm_backends[account][region]._certificates.get(arn)
+            if cert is None:
+                raise ApiError(404, "ResourceNotFoundException", f"No certificate {arn}")
+            cert.status = status
+            if status == "ISSUED":
+                S.held_certificates.discard(arn)
+            else:
+                S.held_certificates.add(arn)
+            return json_resp({"CertificateArn": arn, "Status": status})
         if path == "/_emulator/builds/status" and method == "POST":
             bid, status = body.get("id"), body.get("status")
             if status not in BUILD_STATUSES:
@@ -2062,6 +2100,7 @@ class EmulatorApp:
         self.moto = DomainDispatcherApplication(create_backend_app)
         fix_create_pipeline_role_check()
         fix_bucket_policy_conditions()
+        fix_acm_held_status()
 
     def call_moto(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         captured: dict[str, Any] = {}
