@@ -80,7 +80,7 @@ pub enum Command {
 
     /// Create or update the hosting stack on AWS, then build and publish the site
     #[command(
-        after_help = "Examples:\n  cargo cloudfront-host deploy\n  cargo cloudfront-host deploy --dry-run --format json   # the plan only, same as `plan`\n  cargo cloudfront-host deploy --no-build --dir dist\n  cargo cloudfront-host deploy --no-publish\n\n\
+        after_help = "Examples:\n  cargo cloudfront-host deploy\n  cargo cloudfront-host deploy --dry-run --format json   # the plan only, same as `plan`\n  cargo cloudfront-host deploy --no-build --dir dist\n  cargo cloudfront-host deploy --no-publish\n  cargo cloudfront-host deploy --set domain.name=www.example.com --no-wait\n\n\
                       Creates, idempotently: a private S3 bucket, origin access control, cache and response-headers\n\
                       policies, the KeyValueStore holding the live version, the viewer-request function and the\n\
                       CloudFront distribution. Re-running with nothing changed changes nothing."
@@ -155,9 +155,17 @@ pub struct DeployArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 
-    /// How long to wait for CloudFront to deploy the distribution
+    /// How long to wait for CloudFront to deploy the distribution (and for a certificate)
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
+
+    /// Point custom-domain names at this site even when their records point elsewhere
+    #[arg(long)]
+    pub force: bool,
+
+    /// Do not wait for the certificate's DNS validation: print the records and go on
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Clone, Args)]

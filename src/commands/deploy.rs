@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::cli::{DeployArgs, GlobalArgs};
-use crate::infra::{Action, Change, Mode, Plan, Stack};
+use crate::infra::{Action, Change, Mode, Plan, Stack, StackOptions};
 use crate::project::Project;
 use crate::release::{PublishReport, Release, Target, default_version_id};
 use crate::ui::Ui;
@@ -12,6 +12,8 @@ use crate::ui::Ui;
 #[derive(Serialize)]
 struct DeployView {
     url: Option<String>,
+    /// `https://<name>/` for each custom-domain name the distribution serves.
+    domains: Vec<String>,
     distribution_id: Option<String>,
     changes: Vec<Change>,
     published: Option<PublishReport>,
@@ -33,9 +35,19 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
     };
     let (aws, account, names) = super::connect(&project).await?;
     let mut stack = Stack::new(&aws, &names, &project.settings, &account);
+    stack.options.force = args.force;
     let plan = stack.converge(Mode::Plan, &|_| {}).await?;
     show_plan(&plan, ui);
+    let wait = super::wait_options(args.timeout, ui);
+    let notice_ui = ui.clone();
     let mut stack = Stack::new(&aws, &names, &project.settings, &account);
+    stack.options = StackOptions {
+        force: args.force,
+        no_wait: args.no_wait,
+        timeout: args.timeout,
+        on_notice: Some(std::sync::Arc::new(move |m: &str| notice_ui.warn(m))),
+        on_wait: wait.on_wait.clone(),
+    };
     let applied = if plan.is_empty() {
         ui.status("Unchanged", "every resource is up to date");
         plan
@@ -57,9 +69,10 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
         // Nothing changed: the IDs come from a read-only pass.
         stack.converge(Mode::Plan, &|_| {}).await?;
     }
-    stack
-        .wait_deployed(&super::wait_options(args.timeout, ui))
-        .await?;
+    stack.wait_deployed(&wait).await?;
+    // The spinner clears itself when the last handle goes.
+    stack.options.on_wait = None;
+    drop(wait);
     ui.status(
         "Deployed",
         format_args!(
@@ -91,8 +104,20 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
             "source.kind = \"{kind}\": this version provisions no pipeline yet; publish from your CI with `cargo cloudfront-host publish`"
         )),
     }
-    let url = stack.url();
+    let domain_urls: Vec<String> = match (&stack.domains, &stack.ids.certificate_arn) {
+        (Some(d), Some(_)) => d.names.iter().map(|n| format!("https://{n}/")).collect(),
+        (Some(d), None) => {
+            ui.warn(format_args!(
+                "{} is not served yet: its certificate is waiting for DNS validation; run `deploy` again once the records exist",
+                d.main()
+            ));
+            Vec::new()
+        }
+        _ => Vec::new(),
+    };
+    let url = domain_urls.first().cloned().or_else(|| stack.url());
     let view = DeployView {
+        domains: domain_urls,
         url: url.clone(),
         distribution_id: stack.ids.distribution_id.clone(),
         changes: applied.changes,

@@ -72,12 +72,19 @@ struct ProjectView {
     stack_id: String,
     /// The CloudFront URL, once the distribution exists.
     url: Option<String>,
-    /// The custom domain from the settings (served once `deploy` has set it up).
-    domain: Option<String>,
+    /// The custom domain's names and whether Route 53 points each at the distribution
+    /// (`null`: the name is not in a Route 53 zone of this account).
+    domains: Vec<DomainView>,
     /// The live version, when the site is deployed and something was published.
     live: Option<String>,
     resources: Vec<ResourceView>,
     ids: crate::infra::Ids,
+}
+
+#[derive(Serialize)]
+struct DomainView {
+    name: String,
+    points_here: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -130,7 +137,11 @@ async fn show_project(project: &Project, ui: &Ui) -> anyhow::Result<()> {
         caller: identity.arn().unwrap_or_default().to_string(),
         stack_id: names.stack_id().to_string(),
         url: stack.url(),
-        domain: project.settings.domain.as_ref().map(|d| d.name.clone()),
+        domains: crate::infra::domain::dns_status(&stack)
+            .await?
+            .into_iter()
+            .map(|(name, points_here)| DomainView { name, points_here })
+            .collect(),
         live,
         resources,
         ids: stack.ids.clone(),
@@ -145,8 +156,13 @@ async fn show_project(project: &Project, ui: &Ui) -> anyhow::Result<()> {
         "url       {}",
         view.url.as_deref().unwrap_or("(not deployed)")
     );
-    if let Some(domain) = &view.domain {
-        let _ = writeln!(text, "domain    https://{domain}/");
+    for d in &view.domains {
+        let dns = match d.points_here {
+            Some(true) => "DNS points here",
+            Some(false) => "DNS does not point here yet",
+            None => "DNS outside Route 53: not checked",
+        };
+        let _ = writeln!(text, "domain    https://{}/  [{dns}]", d.name);
     }
     let _ = writeln!(
         text,

@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudfront::types::{
-    AllowedMethods, CachedMethods, CustomErrorResponse, CustomErrorResponses, DefaultCacheBehavior,
-    DistributionConfig, DistributionConfigWithTags, EventType, FunctionAssociation,
-    FunctionAssociations, HttpVersion, Method, Origin, OriginAccessControlConfig,
-    OriginAccessControlOriginTypes, OriginAccessControlSigningBehaviors,
-    OriginAccessControlSigningProtocols, Origins, PriceClass, S3OriginConfig, Tag, Tags,
-    ViewerCertificate, ViewerProtocolPolicy,
+    Aliases, AllowedMethods, CachedMethods, CustomErrorResponse, CustomErrorResponses,
+    DefaultCacheBehavior, DistributionConfig, DistributionConfigWithTags, EventType,
+    FunctionAssociation, FunctionAssociations, HttpVersion, Method, MinimumProtocolVersion, Origin,
+    OriginAccessControlConfig, OriginAccessControlOriginTypes, OriginAccessControlSigningBehaviors,
+    OriginAccessControlSigningProtocols, Origins, PriceClass, S3OriginConfig, SslSupportMethod,
+    Tag, Tags, ViewerCertificate, ViewerProtocolPolicy,
 };
 
 use super::{Action, Change, InfraError, Mode, Stack, WaitOptions, aws_err};
@@ -175,7 +175,7 @@ struct Refs {
 const PENDING: &str = "(to be created)";
 
 /// The distribution as the settings want it. Fields this tool does not manage (logging, WAF,
-/// geo restrictions, extra behaviors, aliases until a domain is configured) are kept from
+/// geo restrictions, extra behaviors) are kept from
 /// `base`, so a deploy never undoes what someone added by hand.
 fn desired_config(
     stack: &Stack<'_>,
@@ -251,9 +251,31 @@ fn desired_config(
             .build()
             .map_err(build_err)?
     };
-    let certificate = ViewerCertificate::builder()
-        .cloud_front_default_certificate(true)
-        .build();
+    // A custom domain needs an ISSUED certificate first; until then the CloudFront name only.
+    let custom = stack
+        .domains
+        .as_ref()
+        .zip(stack.ids.certificate_arn.as_ref());
+    let (certificate, aliases) = match custom {
+        Some((domains, arn)) => (
+            ViewerCertificate::builder()
+                .acm_certificate_arn(arn)
+                .ssl_support_method(SslSupportMethod::SniOnly)
+                .minimum_protocol_version(MinimumProtocolVersion::TlSv122021)
+                .build(),
+            Aliases::builder()
+                .quantity(domains.names.len() as i32)
+                .set_items(Some(domains.names.clone()))
+                .build()
+                .map_err(build_err)?,
+        ),
+        None => (
+            ViewerCertificate::builder()
+                .cloud_front_default_certificate(true)
+                .build(),
+            Aliases::builder().quantity(0).build().map_err(build_err)?,
+        ),
+    };
     DistributionConfig::builder()
         .caller_reference(caller_reference)
         .comment(stack.marker())
@@ -272,7 +294,7 @@ fn desired_config(
         .default_cache_behavior(behavior)
         .custom_error_responses(errors)
         .viewer_certificate(certificate)
-        .set_aliases(base.and_then(|b| b.aliases().cloned()))
+        .aliases(aliases)
         .set_cache_behaviors(base.and_then(|b| b.cache_behaviors().cloned()))
         .set_origin_groups(base.and_then(|b| b.origin_groups().cloned()))
         .set_logging(base.and_then(|b| b.logging().cloned()))
@@ -406,6 +428,18 @@ pub fn differences(desired: &DistributionConfig, actual: &DistributionConfig) ->
         })
     };
     check("certificate", certificate(desired) == certificate(actual));
+    let aliases = |c: &DistributionConfig| {
+        let mut names = c.aliases().map(|a| a.items().to_vec()).unwrap_or_default();
+        names.sort();
+        names
+    };
+    if aliases(desired) != aliases(actual) {
+        out.push(format!(
+            "aliases [{}] → [{}]",
+            aliases(actual).join(", "),
+            aliases(desired).join(", ")
+        ));
+    }
     out
 }
 
@@ -504,6 +538,14 @@ async fn find(stack: &Stack<'_>) -> Result<Option<Found>, InfraError> {
             _ => return Ok(None),
         }
     }
+}
+
+/// Fills in the distribution's IDs, when it exists (for steps that need its domain name).
+pub async fn locate(stack: &mut Stack<'_>) -> Result<(), InfraError> {
+    if let Some(found) = find(stack).await? {
+        remember(stack, &found.id, &found.arn, &found.domain);
+    }
+    Ok(())
 }
 
 fn refs(stack: &Stack<'_>) -> Refs {

@@ -8,6 +8,7 @@
 
 pub mod bucket;
 pub mod distribution;
+pub mod domain;
 pub mod policies;
 pub mod router;
 pub mod state;
@@ -48,6 +49,8 @@ pub enum InfraError {
     Function(#[from] crate::edge::function::FunctionError),
     #[error("the placeholder version could not be published")]
     Placeholder(#[from] crate::release::ReleaseError),
+    #[error("{key}: {message}")]
+    InvalidDomain { key: String, message: String },
     #[error("{0}")]
     Other(String),
 }
@@ -184,8 +187,38 @@ pub struct Stack<'a> {
     pub settings: &'a Settings,
     pub account: String,
     pub ids: Ids,
+    pub options: StackOptions,
+    /// The custom domain's names, when `domain.name` is set (validated by `converge`).
+    pub domains: Option<domain::Domains>,
     /// Whether the bucket exists (state can only be read or written then).
     bucket_exists: bool,
+}
+
+/// How `deploy` treats what it cannot decide alone.
+#[derive(Clone)]
+pub struct StackOptions {
+    /// Point names that already point elsewhere at this site.
+    pub force: bool,
+    /// Do not wait for certificate validation.
+    pub no_wait: bool,
+    /// How long to wait for a certificate.
+    pub timeout: Duration,
+    /// Instructions for the user (DNS records to create, and the like).
+    pub on_notice: Option<OnWait>,
+    /// Progress while waiting.
+    pub on_wait: Option<OnWait>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            force: false,
+            no_wait: false,
+            timeout: Duration::from_secs(30 * 60),
+            on_notice: None,
+            on_wait: None,
+        }
+    }
 }
 
 impl<'a> Stack<'a> {
@@ -198,8 +231,32 @@ impl<'a> Stack<'a> {
             settings,
             account: account.to_string(),
             ids: Ids::default(),
+            options: StackOptions::default(),
+            domains: None,
             bucket_exists: false,
         }
+    }
+
+    fn notify(&self, message: &str) {
+        if let Some(f) = &self.options.on_notice {
+            f(message);
+        }
+    }
+
+    fn wait_line(&self, message: &str) {
+        if let Some(f) = &self.options.on_wait {
+            f(message);
+        }
+    }
+
+    fn load_domains(&mut self) -> Result<(), InfraError> {
+        self.domains = self
+            .settings
+            .domain
+            .as_ref()
+            .map(domain::domains)
+            .transpose()?;
+        Ok(())
     }
 
     /// The comment/description marker that proves ownership where a service has no tags.
@@ -217,6 +274,7 @@ impl<'a> Stack<'a> {
         mode: Mode,
         progress: Progress<'_>,
     ) -> Result<Plan, InfraError> {
+        self.load_domains()?;
         let mut plan = Plan::default();
         macro_rules! step {
             ($f:expr) => {{
@@ -237,8 +295,14 @@ impl<'a> Stack<'a> {
         step!(router::converge_kvs(self, mode));
         step!(router::converge_placeholder(self, mode));
         step!(router::converge_function(self, mode));
+        if self.domains.is_some() {
+            step!(domain::converge_certificate(self, mode));
+        }
         step!(distribution::converge(self, mode));
         step!(bucket::converge_policy(self, mode));
+        if self.domains.is_some() {
+            step!(domain::converge_dns(self, mode));
+        }
         if mode == Mode::Apply {
             state::write(self).await?;
         }
@@ -253,6 +317,7 @@ impl<'a> Stack<'a> {
         wait: &WaitOptions,
         progress: Progress<'_>,
     ) -> Result<Plan, InfraError> {
+        self.load_domains()?;
         let mut plan = Plan::default();
         if bucket::exists(self).await? && bucket::owned(self).await? {
             self.bucket_exists = true;
@@ -267,7 +332,14 @@ impl<'a> Stack<'a> {
                 plan.changes.push(change);
             }};
         }
+        if self.domains.is_some() {
+            distribution::locate(self).await?;
+            step!(domain::destroy_dns(self, mode));
+        }
         step!(distribution::destroy(self, mode, wait));
+        if self.domains.is_some() {
+            step!(domain::destroy_certificate(self, mode));
+        }
         step!(router::destroy_function(self, mode));
         step!(policies::destroy_headers(self, mode));
         step!(policies::destroy_cache(self, mode));

@@ -272,7 +272,8 @@ async fn read_function(stack: &Stack<'_>, name: &str) -> Result<Option<Function>
 pub async fn converge_function(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let name = stack.names.function();
     let routing = stack.settings.routing_mode();
-    let code = crate::edge::function::render(routing, &stack.settings.precompress)?;
+    let redirect = stack.domains.as_ref().and_then(|d| d.redirect.as_ref());
+    let code = crate::edge::function::render_with(routing, &stack.settings.precompress, redirect)?;
     let kvs_arn = stack.ids.kvs_arn.clone();
     let Some(actual) = read_function(stack, &name).await? else {
         if mode == Mode::Apply {

@@ -19,6 +19,7 @@ pub struct Ids {
     pub distribution_id: Option<String>,
     pub distribution_arn: Option<String>,
     pub distribution_domain: Option<String>,
+    pub certificate_arn: Option<String>,
 }
 
 impl Ids {
