@@ -8,6 +8,7 @@
 
 pub mod bucket;
 pub mod distribution;
+pub mod pipeline;
 pub mod policies;
 pub mod router;
 pub mod state;
@@ -184,6 +185,9 @@ pub struct Stack<'a> {
     pub settings: &'a Settings,
     pub account: String,
     pub ids: Ids,
+    /// The pipeline's source and buildspec; `None` when `source.kind` is `local` (no pipeline).
+    pub pipeline: Option<pipeline::PipelineSpec>,
+    pub pipeline_ids: pipeline::PipelineIds,
     /// Whether the bucket exists (state can only be read or written then).
     bucket_exists: bool,
 }
@@ -198,6 +202,8 @@ impl<'a> Stack<'a> {
             settings,
             account: account.to_string(),
             ids: Ids::default(),
+            pipeline: None,
+            pipeline_ids: pipeline::PipelineIds::default(),
             bucket_exists: false,
         }
     }
@@ -239,6 +245,15 @@ impl<'a> Stack<'a> {
         step!(router::converge_function(self, mode));
         step!(distribution::converge(self, mode));
         step!(bucket::converge_policy(self, mode));
+        if self.pipeline.is_some() {
+            step!(pipeline::converge_connection(self, mode));
+            step!(pipeline::converge_artifact_bucket(self, mode));
+            step!(pipeline::converge_log_group(self, mode));
+            step!(pipeline::converge_build_role(self, mode));
+            step!(pipeline::converge_pipeline_role(self, mode));
+            step!(pipeline::converge_project(self, mode));
+            step!(pipeline::converge_pipeline(self, mode));
+        }
         if mode == Mode::Apply {
             state::write(self).await?;
         }
@@ -267,6 +282,14 @@ impl<'a> Stack<'a> {
                 plan.changes.push(change);
             }};
         }
+        // The pipeline first: nothing may publish into what is being removed.
+        step!(pipeline::destroy_pipeline(self, mode));
+        step!(pipeline::destroy_project(self, mode));
+        step!(pipeline::destroy_pipeline_role(self, mode));
+        step!(pipeline::destroy_build_role(self, mode));
+        step!(pipeline::destroy_log_group(self, mode));
+        step!(pipeline::destroy_artifact_bucket(self, mode));
+        step!(pipeline::destroy_connection(self, mode));
         step!(distribution::destroy(self, mode, wait));
         step!(router::destroy_function(self, mode));
         step!(policies::destroy_headers(self, mode));
