@@ -12,6 +12,7 @@ what moto lacks (see README.md):
 * CodeStar connections
 * CodePipeline GetPipelineState (+ execution status kept consistent)
 * CodeBuild CreateProject/UpdateProject/StartBuild/BatchGetBuilds fidelity
+* S3 GetBucketVersioning with AWS's `VersioningConfiguration` root element
 * test hooks and fault injection under /_emulator/
 
 Everything else goes to moto unchanged (except that ISO-8601 timestamps in
@@ -2116,7 +2117,18 @@ class EmulatorApp:
             return None
         if req.path.startswith(CF_PREFIX) and req.sig_service in ("", "cloudfront"):
             return handle_cloudfront(self, req)
+        if req.sig_service == "s3" and req.method == "GET" and "versioning" in req.qs:
+            return self.get_bucket_versioning(req)
         return None
+
+    def get_bucket_versioning(self, req: Req) -> Resp:
+        """moto answers GetBucketVersioning of a versioned bucket with a
+        `<GetBucketVersioningResponse>` root; AWS (and the SDKs' parsers) use
+        `<VersioningConfiguration>`."""
+        status, headers, body = self.call_moto(req.environ)
+        if status < 300:
+            body = re.sub(rb"<(/?)GetBucketVersioningResponse\b", rb"<\1VersioningConfiguration", body)
+        return Resp(status, body, headers)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         req = Req(environ)
