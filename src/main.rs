@@ -27,7 +27,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(cli, &ui)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<commands::Reported>() && ui.format == cargo_cloudfront_host::ui::Format::Json => {
+        Err(e)
+            if e.is::<commands::Reported>()
+                && ui.format == cargo_cloudfront_host::ui::Format::Json =>
+        {
             ExitCode::FAILURE
         }
         Err(e) => {

@@ -54,7 +54,13 @@ impl Project {
     fn json(&self, args: &[&str]) -> Value {
         let mut all = vec!["--format", "json"];
         all.extend_from_slice(args);
-        let out = self.cmd(&all).assert().success().get_output().stdout.clone();
+        let out = self
+            .cmd(&all)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         serde_json::from_slice(&out)
             .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out)))
     }
@@ -232,7 +238,11 @@ fn actions(changes: &Value) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows() {
-    let p = project("github", "source.branch = \"main\"\nsource.paths = [\"web/**\", \"Cargo.lock\"]\n").await;
+    let p = project(
+        "github",
+        "source.branch = \"main\"\nsource.paths = [\"web/**\", \"Cargo.lock\"]\n",
+    )
+    .await;
     let plan = p.json(&["plan"]);
     let planned = actions(&plan["changes"]);
     for resource in [
@@ -257,7 +267,10 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
         if let Some(arn) = p.connection_arn().await {
             break arn;
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "no connection was created");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no connection was created"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let status = p
@@ -269,7 +282,12 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
         .await
         .unwrap();
     assert_eq!(
-        status.connection().unwrap().connection_status().unwrap().as_str(),
+        status
+            .connection()
+            .unwrap()
+            .connection_status()
+            .unwrap()
+            .as_str(),
         "PENDING"
     );
     // Still waiting while PENDING: no execution yet.
@@ -288,10 +306,19 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
     let out = wait_output(child, Duration::from_secs(180));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "deploy failed:\n{stderr}");
-    assert!(stderr.contains("PENDING") && stderr.contains("Update pending connection"), "{stderr}");
-    assert!(stderr.contains(&arn.rsplit('/').next().unwrap().to_string()), "{stderr}");
+    assert!(
+        stderr.contains("PENDING") && stderr.contains("Update pending connection"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&arn.rsplit('/').next().unwrap().to_string()),
+        "{stderr}"
+    );
     let view: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let started = view["pipeline"]["started_execution"].as_str().unwrap().to_string();
+    let started = view["pipeline"]["started_execution"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(p.executions().await, vec![started.clone()]);
 
     // Roles: trust and least privilege, statement by statement.
@@ -308,7 +335,10 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
         .arn()
         .to_string();
     let (trust, policy) = p.role(&p.names.build_role()).await.expect("build role");
-    assert_eq!(trust["Statement"][0]["Principal"]["Service"], "codebuild.amazonaws.com");
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["Service"],
+        "codebuild.amazonaws.com"
+    );
     assert_eq!(
         trust["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"],
         support::ACCOUNT
@@ -323,10 +353,23 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
     let st = statements(&policy);
     assert_eq!(
         st.keys().collect::<Vec<_>>(),
-        vec!["ArtifactBucket", "ArtifactsAndCache", "BuildLogs", "LivePointer", "PublishBucket", "PublishObjects"]
+        vec![
+            "ArtifactBucket",
+            "ArtifactsAndCache",
+            "BuildLogs",
+            "LivePointer",
+            "PublishBucket",
+            "PublishObjects"
+        ]
     );
-    assert_eq!(st["BuildLogs"].0, strings(&["logs:CreateLogStream", "logs:PutLogEvents"]));
-    assert_eq!(st["BuildLogs"].1, vec![logs.clone(), format!("{logs}:log-stream:*")]);
+    assert_eq!(
+        st["BuildLogs"].0,
+        strings(&["logs:CreateLogStream", "logs:PutLogEvents"])
+    );
+    assert_eq!(
+        st["BuildLogs"].1,
+        vec![logs.clone(), format!("{logs}:log-stream:*")]
+    );
     assert_eq!(st["ArtifactsAndCache"].1, vec![format!("{art}/*")]);
     assert_eq!(st["ArtifactBucket"].1, vec![art.clone()]);
     assert_eq!(
@@ -342,11 +385,26 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
     assert_eq!(st["PublishObjects"].1, vec![format!("{site}/*")]);
     assert_eq!(st["PublishBucket"].1, vec![site.clone()]);
     assert_eq!(st["LivePointer"].1, vec![kvs_arn.clone()]);
-    assert!(st["LivePointer"].0.iter().all(|a| a.starts_with("cloudfront-keyvaluestore:")));
-    assert!(st["LivePointer"].0.contains(&"cloudfront-keyvaluestore:PutKey".to_string()));
+    assert!(
+        st["LivePointer"]
+            .0
+            .iter()
+            .all(|a| a.starts_with("cloudfront-keyvaluestore:"))
+    );
+    assert!(
+        st["LivePointer"]
+            .0
+            .contains(&"cloudfront-keyvaluestore:PutKey".to_string())
+    );
 
-    let (trust, policy) = p.role(&p.names.pipeline_role()).await.expect("pipeline role");
-    assert_eq!(trust["Statement"][0]["Principal"]["Service"], "codepipeline.amazonaws.com");
+    let (trust, policy) = p
+        .role(&p.names.pipeline_role())
+        .await
+        .expect("pipeline role");
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["Service"],
+        "codepipeline.amazonaws.com"
+    );
     let st = statements(&policy);
     assert_eq!(
         st.keys().collect::<Vec<_>>(),
@@ -361,7 +419,13 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
             p.names.codebuild_project()
         )]
     );
-    assert_eq!(st["Connection"], (strings(&["codestar-connections:UseConnection"]), vec![arn.clone()]));
+    assert_eq!(
+        st["Connection"],
+        (
+            strings(&["codestar-connections:UseConnection"]),
+            vec![arn.clone()]
+        )
+    );
     let role_tags = p
         .aws
         .iam()
@@ -370,7 +434,10 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
         .send()
         .await
         .unwrap();
-    assert!(p.names.owns(role_tags.tags().iter().map(|t| (t.key(), t.value()))));
+    assert!(
+        p.names
+            .owns(role_tags.tags().iter().map(|t| (t.key(), t.value())))
+    );
 
     // The CodeBuild project.
     let got = p
@@ -399,11 +466,21 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
         .iter()
         .map(|v| (v.name(), v.value()))
         .collect();
-    assert_eq!(vars.get("CLOUDFRONT_HOST_BUCKET"), Some(&p.names.bucket().as_str()));
+    assert_eq!(
+        vars.get("CLOUDFRONT_HOST_BUCKET"),
+        Some(&p.names.bucket().as_str())
+    );
     assert_eq!(vars.get("CLOUDFRONT_HOST_KVS_ARN"), Some(&kvs_arn.as_str()));
     assert_eq!(
         project.service_role(),
-        Some(format!("arn:aws:iam::{}:role/{}", support::ACCOUNT, p.names.build_role()).as_str())
+        Some(
+            format!(
+                "arn:aws:iam::{}:role/{}",
+                support::ACCOUNT,
+                p.names.build_role()
+            )
+            .as_str()
+        )
     );
     assert_eq!(project.cache().unwrap().r#type().as_str(), "S3");
     assert_eq!(
@@ -411,7 +488,12 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
         Some(format!("{}/cache", p.names.artifact_bucket()).as_str())
     );
     assert_eq!(
-        project.logs_config().unwrap().cloud_watch_logs().unwrap().group_name(),
+        project
+            .logs_config()
+            .unwrap()
+            .cloud_watch_logs()
+            .unwrap()
+            .group_name(),
         Some(p.names.log_group().as_str())
     );
     let groups = p
@@ -435,12 +517,18 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
         .unwrap();
     let pipeline = got.pipeline().unwrap();
     assert_eq!(pipeline.pipeline_type().unwrap().as_str(), "V2");
-    assert_eq!(pipeline.artifact_store().unwrap().location(), p.names.artifact_bucket());
+    assert_eq!(
+        pipeline.artifact_store().unwrap().location(),
+        p.names.artifact_bucket()
+    );
     let stages: Vec<&str> = pipeline.stages().iter().map(|s| s.name()).collect();
     assert_eq!(stages, vec!["Source", "Build"]);
     let source = pipeline.stages()[0].actions()[0].configuration().unwrap();
     assert_eq!(source.get("ConnectionArn"), Some(&arn));
-    assert_eq!(source.get("FullRepositoryId").map(String::as_str), Some(REPO));
+    assert_eq!(
+        source.get("FullRepositoryId").map(String::as_str),
+        Some(REPO)
+    );
     assert_eq!(source.get("BranchName").map(String::as_str), Some("main"));
     let build = pipeline.stages()[1].actions()[0].configuration().unwrap();
     assert_eq!(build.get("ProjectName"), Some(&p.names.codebuild_project()));
@@ -450,7 +538,10 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
     let trigger = &pipeline.triggers()[0];
     let push = &trigger.git_configuration().unwrap().push()[0];
     assert_eq!(push.branches().unwrap().includes(), ["main"]);
-    assert_eq!(push.file_paths().unwrap().includes(), ["web/**", "Cargo.lock"]);
+    assert_eq!(
+        push.file_paths().unwrap().includes(),
+        ["web/**", "Cargo.lock"]
+    );
 
     // A second deploy plans no change and starts nothing new.
     let plan = p.json(&["plan"]);
@@ -471,8 +562,15 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
     );
     let out = wait_output(child, Duration::from_secs(60));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains(&format!("Succeeded execution {started}")), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("Succeeded execution {started}")),
+        "{stdout}"
+    );
     assert!(stdout.contains("Build    Succeeded"), "{stdout}");
 
     p.cmd(&["delete", "--yes"]).assert().success();
@@ -510,7 +608,11 @@ async fn an_unapproved_connection_times_out_with_instructions_and_deploy_resumes
     // The next deploy reuses the connection, changes nothing, and starts the first run.
     let view = p.json(&["deploy"]);
     assert!(
-        view["changes"].as_array().unwrap().iter().all(|c| c["action"] == "none"),
+        view["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["action"] == "none"),
         "{view}"
     );
     assert_eq!(view["pipeline"]["connection_arn"], arn.as_str());
@@ -551,12 +653,23 @@ async fn a_reused_connection_is_used_and_never_deleted() {
         .send()
         .await
         .unwrap();
-    let source = got.pipeline().unwrap().stages()[0].actions()[0].configuration().unwrap().clone();
+    let source = got.pipeline().unwrap().stages()[0].actions()[0]
+        .configuration()
+        .unwrap()
+        .clone();
     assert_eq!(source.get("ConnectionArn"), Some(&arn));
-    assert_eq!(source.get("BranchName").map(String::as_str), Some("release"));
+    assert_eq!(
+        source.get("BranchName").map(String::as_str),
+        Some("release")
+    );
     p.cmd(&["delete", "--yes"]).assert().success();
     assert!(
-        conns.get_connection().connection_arn(&arn).send().await.is_ok(),
+        conns
+            .get_connection()
+            .connection_arn(&arn)
+            .send()
+            .await
+            .is_ok(),
         "delete removed a connection it did not create"
     );
     p.everything_gone().await;
@@ -580,9 +693,15 @@ async fn s3_source_deploy_and_upload_start_unique_versions_and_status_reports_a_
     std::fs::write(p.dir.join("target/debug/huge"), "x").unwrap();
 
     let view = p.json(&["deploy"]);
-    let first = view["pipeline"]["upload"]["version"].as_str().unwrap().to_string();
+    let first = view["pipeline"]["upload"]["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(first.starts_with("s3-"), "{first}");
-    let first_exec = view["pipeline"]["started_execution"].as_str().unwrap().to_string();
+    let first_exec = view["pipeline"]["started_execution"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // The pipeline reads the uploaded object, never polls, and passes the version on.
     let got = p
@@ -598,11 +717,21 @@ async fn s3_source_deploy_and_upload_start_unique_versions_and_status_reports_a_
     assert_eq!(source.action_type_id().unwrap().provider(), "S3");
     let config = source.configuration().unwrap();
     assert_eq!(config.get("S3Bucket"), Some(&p.names.artifact_bucket()));
-    assert_eq!(config.get("S3ObjectKey").map(String::as_str), Some("source/project.zip"));
-    assert_eq!(config.get("PollForSourceChanges").map(String::as_str), Some("false"));
+    assert_eq!(
+        config.get("S3ObjectKey").map(String::as_str),
+        Some("source/project.zip")
+    );
+    assert_eq!(
+        config.get("PollForSourceChanges").map(String::as_str),
+        Some("false")
+    );
     assert!(pipeline.triggers().is_empty());
     let env: Value = serde_json::from_str(
-        pipeline.stages()[1].actions()[0].configuration().unwrap().get("EnvironmentVariables").unwrap(),
+        pipeline.stages()[1].actions()[0]
+            .configuration()
+            .unwrap()
+            .get("EnvironmentVariables")
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(env[0]["value"], "#{variables.version}");
@@ -620,14 +749,23 @@ async fn s3_source_deploy_and_upload_start_unique_versions_and_status_reports_a_
         .unwrap();
     let bytes = object.body.collect().await.unwrap().into_bytes();
     let files = zip_names(&bytes);
-    assert_eq!(files, vec![".gitignore", "Cargo.toml", "dist/index.html", "src/lib.rs"]);
+    assert_eq!(
+        files,
+        vec![".gitignore", "Cargo.toml", "dist/index.html", "src/lib.rs"]
+    );
 
     let upload = p.json(&["upload"]);
     let second = upload["version"].as_str().unwrap().to_string();
     assert_ne!(first, second, "two uploads share a version");
-    assert_ne!(upload["object_version"], view["pipeline"]["upload"]["object_version"]);
+    assert_ne!(
+        upload["object_version"],
+        view["pipeline"]["upload"]["object_version"]
+    );
     let second_exec = upload["execution_id"].as_str().unwrap().to_string();
-    assert_eq!(p.executions().await, vec![second_exec.clone(), first_exec.clone()]);
+    assert_eq!(
+        p.executions().await,
+        vec![second_exec.clone(), first_exec.clone()]
+    );
     let execution = p
         .aws
         .codepipeline()
@@ -651,7 +789,58 @@ async fn s3_source_deploy_and_upload_start_unique_versions_and_status_reports_a_
         .unwrap();
     assert_eq!(versions.versions().len(), 2);
 
-    // status --wait on a failing build: non-zero, the stage and its error.
+    // The pipeline's build (CodePipeline would start it) fails and logs to its stream.
+    let build = p
+        .aws
+        .codebuild()
+        .start_build()
+        .project_name(p.names.codebuild_project())
+        .send()
+        .await
+        .unwrap();
+    let build = build.build_value().unwrap();
+    let build_id = build.id().unwrap().to_string();
+    let logs = build.logs().unwrap();
+    assert_eq!(logs.group_name(), Some(p.names.log_group().as_str()));
+    let stream = logs.stream_name().unwrap().to_string();
+    let cw = p.aws.logs();
+    cw.create_log_stream()
+        .log_group_name(p.names.log_group())
+        .log_stream_name(&stream)
+        .send()
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for (i, line) in [
+        "[Container] Running command trunk build --release",
+        "error: could not compile `web`",
+    ]
+    .iter()
+    .enumerate()
+    {
+        cw.put_log_events()
+            .log_group_name(p.names.log_group())
+            .log_stream_name(&stream)
+            .log_events(
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(now + i as i64)
+                    .message(*line)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    support::hook(
+        "/_emulator/builds/status",
+        json!({"id": build_id, "status": "FAILED", "phase": "BUILD", "message": "COMMAND_EXECUTION_ERROR"}),
+    );
+
+    // status --wait on a failing build: non-zero, the stage, its error, the build's log.
     let child = p.spawn(&["status", "--wait"]);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     support::hook(
@@ -664,11 +853,24 @@ async fn s3_source_deploy_and_upload_start_unique_versions_and_status_reports_a_
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stdout}");
     assert!(
-        stdout.contains(&format!("FAILED execution {second_exec} (Failed) at stage Build")),
+        stdout.contains(&format!(
+            "FAILED execution {second_exec} (Failed) at stage Build"
+        )),
         "{stdout}"
     );
-    assert!(stdout.contains("error: error[E0425]: cannot find value `x`"), "{stdout}");
+    assert!(
+        stdout.contains("error: error[E0425]: cannot find value `x`"),
+        "{stdout}"
+    );
     assert!(stderr.contains("at stage Build"), "{stderr}");
+    assert!(stdout.contains(&format!("build: {build_id}")), "{stdout}");
+    let link = format!("logs: {}", build.logs().unwrap().deep_link().unwrap());
+    assert!(link.contains("log-events"), "{link}");
+    assert!(stdout.contains(&link), "{stdout}");
+    assert!(
+        stdout.contains("    error: could not compile `web`"),
+        "{stdout}"
+    );
 
     // Without --wait, status only reports (exit 0), as JSON too.
     let report = p.json(&["status"]);
@@ -690,9 +892,14 @@ async fn upload_refuses_other_sources() {
 #[test]
 fn help_has_examples() {
     for cmd in ["status", "upload", "deploy"] {
-        let out = support::cli_offline().args([cmd, "--help"]).assert().success().get_output().stdout.clone();
+        let out = support::cli_offline()
+            .args([cmd, "--help"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         let text = String::from_utf8_lossy(&out);
         assert!(text.contains("Examples:"), "{cmd}: {text}");
     }
 }
-

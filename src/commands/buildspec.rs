@@ -115,7 +115,14 @@ pub(crate) fn generate(
 
 /// [`generate`] for a project loaded without the detection layer (deploy, plan).
 pub(crate) fn for_project(project: &Project, ui: &Ui) -> anyhow::Result<String> {
-    let found = detect_project(&project.root, project.workspace.as_ref(), None, None, None, ui);
+    let found = detect_project(
+        &project.root,
+        project.workspace.as_ref(),
+        None,
+        None,
+        None,
+        ui,
+    );
     Ok(generate(project, found, ui)?.buildspec)
 }
 

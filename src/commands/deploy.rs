@@ -50,8 +50,8 @@ pub(crate) fn pipeline_spec(project: &Project, ui: &Ui) -> anyhow::Result<Option
         "s3" => SourceSpec::S3,
         _ => return Ok(None),
     };
-    let buildspec = super::buildspec::for_project(project, ui)
-        .context("the pipeline runs a buildspec")?;
+    let buildspec =
+        super::buildspec::for_project(project, ui).context("the pipeline runs a buildspec")?;
     Ok(Some(PipelineSpec { source, buildspec }))
 }
 
@@ -110,27 +110,26 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
     );
 
     let mut published = None;
-    match (&publish_dir, project.settings.source.kind.as_str()) {
-        (Some(dir), _) => {
-            let target = Target {
-                bucket: names.bucket(),
-                kvs_arn: stack
-                    .ids
-                    .kvs_arn
-                    .clone()
-                    .context("the KeyValueStore was not found after deploying it")?,
-            };
-            let release = Release::new(&aws, target);
-            let version = default_version_id(&project.git);
-            let report =
-                super::publish::publish(&project, &release, dir.clone(), version, true, ui).await?;
-            ui.status("Live", format_args!("version {}", report.version));
-            published = Some(report);
-        }
-        (None, _) => {}
+    if let Some(dir) = &publish_dir {
+        let target = Target {
+            bucket: names.bucket(),
+            kvs_arn: stack
+                .ids
+                .kvs_arn
+                .clone()
+                .context("the KeyValueStore was not found after deploying it")?,
+        };
+        let release = Release::new(&aws, target);
+        let version = default_version_id(&project.git);
+        let report =
+            super::publish::publish(&project, &release, dir.clone(), version, true, ui).await?;
+        ui.status("Live", format_args!("version {}", report.version));
+        published = Some(report);
     }
     let pipeline_view = match &spec {
-        Some(spec) if !args.no_publish => Some(start_pipeline(&project, &aws, &names, &stack, spec, args, ui).await?),
+        Some(spec) if !args.no_publish => {
+            Some(start_pipeline(&project, &aws, &names, &stack, spec, args, ui).await?)
+        }
         _ => None,
     };
     let url = stack.url();
@@ -183,7 +182,9 @@ async fn start_pipeline(
             }
         })
         .await
-        .context("the pipeline exists but cannot fetch from GitHub until the connection is approved")?;
+        .context(
+            "the pipeline exists but cannot fetch from GitHub until the connection is approved",
+        )?;
         ui.status("Approved", format_args!("connection {arn}"));
     }
     let executions = aws

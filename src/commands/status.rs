@@ -209,7 +209,9 @@ async fn stages(cp: &aws_sdk_codepipeline::Client, name: &str) -> anyhow::Result
         .iter()
         .map(|s| StageView {
             name: s.stage_name().unwrap_or_default().to_string(),
-            status: s.latest_execution().map(|l| l.status().as_str().to_string()),
+            status: s
+                .latest_execution()
+                .map(|l| l.status().as_str().to_string()),
             execution_id: s
                 .latest_execution()
                 .map(|l| l.pipeline_execution_id().to_string()),
@@ -291,10 +293,7 @@ async fn failure(
         view.error = build
             .phases()
             .iter()
-            .filter(|p| {
-                p.phase_status()
-                    .is_some_and(|s| s.as_str() != "SUCCEEDED")
-            })
+            .filter(|p| p.phase_status().is_some_and(|s| s.as_str() != "SUCCEEDED"))
             .flat_map(|p| p.contexts())
             .find_map(|c| c.message().map(str::to_string));
     }

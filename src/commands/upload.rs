@@ -115,7 +115,11 @@ pub(crate) async fn upload(
 
 /// `s3-<UTC time>-<object version or ETag>`: the time orders uploads, the S3 object's own
 /// version (unique per PUT) keeps two uploads in the same second apart.
-pub fn version_id(at: std::time::SystemTime, object_version: Option<&str>, etag: Option<&str>) -> String {
+pub fn version_id(
+    at: std::time::SystemTime,
+    object_version: Option<&str>,
+    etag: Option<&str>,
+) -> String {
     let stamp = humantime::format_rfc3339_seconds(at)
         .to_string()
         .replace(['-', ':'], "")
@@ -179,7 +183,10 @@ pub fn zip_dir(root: &Path, skip: &[PathBuf], out: &std::fs::File) -> anyhow::Re
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = entry.metadata().map(|m| m.permissions().mode()).unwrap_or(0o644);
+            let mode = entry
+                .metadata()
+                .map(|m| m.permissions().mode())
+                .unwrap_or(0o644);
             options = options.unix_permissions(mode & 0o777);
         }
         writer
@@ -229,7 +236,10 @@ mod tests {
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         let a = version_id(t, Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"), None);
         let b = version_id(t, Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHZ"), None);
-        assert!(a.starts_with("s3-20231114T221320-3HL4kqtJlcpXroDTDmJrmSpXd3dIbrH"), "{a}");
+        assert!(
+            a.starts_with("s3-20231114T221320-3HL4kqtJlcpXroDTDmJrmSpXd3dIbrH"),
+            "{a}"
+        );
         assert_ne!(a, b, "two uploads in the same second");
         assert!(crate::release::manifest::validate_version_id(&a).is_ok());
         let c = version_id(t, None, Some("d41d8cd98f00b204e9800998ecf8427e"));

@@ -86,13 +86,7 @@ pub(crate) async fn differences(
     if !blocked {
         out.push("public access not fully blocked".to_string());
     }
-    let encrypted = match stack
-        .s3
-        .get_bucket_encryption()
-        .bucket(bucket)
-        .send()
-        .await
-    {
+    let encrypted = match stack.s3.get_bucket_encryption().bucket(bucket).send().await {
         Ok(o) => o.server_side_encryption_configuration().is_some_and(|c| {
             c.rules().iter().any(|r| {
                 r.apply_server_side_encryption_by_default()

@@ -16,9 +16,9 @@ use aws_sdk_codebuild::types::{
     ProjectArtifacts, ProjectCache, ProjectEnvironment, ProjectSource, SourceType,
 };
 use aws_sdk_codepipeline::types::{
-    ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, ArtifactStore,
-    ArtifactStoreType, GitBranchFilterCriteria, GitConfiguration, GitFilePathFilterCriteria,
-    GitPushFilter, InputArtifact, OutputArtifact, PipelineDeclaration, PipelineTriggerDeclaration,
+    ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, ArtifactStore, ArtifactStoreType,
+    GitBranchFilterCriteria, GitConfiguration, GitFilePathFilterCriteria, GitPushFilter,
+    InputArtifact, OutputArtifact, PipelineDeclaration, PipelineTriggerDeclaration,
     PipelineTriggerProviderType, PipelineType, PipelineVariableDeclaration, StageDeclaration,
 };
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
@@ -322,11 +322,10 @@ async fn find_own_connection(stack: &Stack<'_>) -> Result<Option<FoundConnection
                 .send()
                 .await
                 .map_err(|e| aws_err(format!("read the tags of connection {arn}"), &e))?;
-            if stack.names.owns(
-                tags.tags()
-                    .iter()
-                    .map(|t| (t.key(), t.value())),
-            ) {
+            if stack
+                .names
+                .owns(tags.tags().iter().map(|t| (t.key(), t.value())))
+            {
                 return Ok(Some(FoundConnection {
                     arn: arn.to_string(),
                     status: c
@@ -353,7 +352,12 @@ fn connection_reason(status: &str) -> String {
 
 pub async fn converge_connection(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let SourceSpec::Github { connection_arn, .. } = spec(stack)?.source.clone() else {
-        return Ok(Change::new(CONNECTION, "-", Action::None, "S3 source: none needed"));
+        return Ok(Change::new(
+            CONNECTION,
+            "-",
+            Action::None,
+            "S3 source: none needed",
+        ));
     };
     if let Some(arn) = connection_arn {
         let Some(found) = get_connection(stack, &arn).await? else {
@@ -368,7 +372,10 @@ pub async fn converge_connection(stack: &mut Stack<'_>, mode: Mode) -> Result<Ch
             CONNECTION,
             &arn,
             Action::None,
-            format!("reused (source.connection_arn); {}", connection_reason(&found.status)),
+            format!(
+                "reused (source.connection_arn); {}",
+                connection_reason(&found.status)
+            ),
         ));
     }
     let name = stack.names.connection();
@@ -571,7 +578,12 @@ pub async fn destroy_artifact_bucket(
 ) -> Result<Change, InfraError> {
     let bucket = stack.names.artifact_bucket();
     if !super::bucket::exists_named(stack, &bucket).await? {
-        return Ok(Change::new(ARTIFACTS, &bucket, Action::None, "already gone"));
+        return Ok(Change::new(
+            ARTIFACTS,
+            &bucket,
+            Action::None,
+            "already gone",
+        ));
     }
     if !super::bucket::owned_named(stack, &bucket).await? {
         return Ok(Change::new(
@@ -638,7 +650,12 @@ async fn log_group_owned(stack: &Stack<'_>, scope: &Scope) -> Result<bool, Infra
         .resource_arn(&arn)
         .send()
         .await
-        .map_err(|e| aws_err(format!("read the tags of log group {}", scope.log_group), &e))?;
+        .map_err(|e| {
+            aws_err(
+                format!("read the tags of log group {}", scope.log_group),
+                &e,
+            )
+        })?;
     let tags = out.tags().cloned().unwrap_or_default();
     Ok(stack
         .names
@@ -819,7 +836,12 @@ async fn converge_role(
                 .map_err(|e| aws_err(format!("create role {name}"), &e))?;
             put_policy(stack, &name, &policy).await?;
         }
-        return Ok(Change::new(resource, &name, Action::Create, "does not exist"));
+        return Ok(Change::new(
+            resource,
+            &name,
+            Action::Create,
+            "does not exist",
+        ));
     };
     if !actual.owned {
         return Err(InfraError::NotOwned {
@@ -1119,11 +1141,9 @@ async fn read_project(
     let Some(p) = out.projects().iter().find(|p| p.name() == Some(name)) else {
         return Ok(None);
     };
-    let owned = stack.names.owns(
-        p.tags()
-            .iter()
-            .filter_map(|t| Some((t.key()?, t.value()?))),
-    );
+    let owned = stack
+        .names
+        .owns(p.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))));
     let env = p.environment();
     let shape = ProjectShape {
         buildspec: p
@@ -1165,7 +1185,12 @@ pub async fn converge_project(stack: &mut Stack<'_>, mode: Mode) -> Result<Chang
                 .names
                 .tags()
                 .into_iter()
-                .map(|(k, v)| aws_sdk_codebuild::types::Tag::builder().key(k).value(v).build())
+                .map(|(k, v)| {
+                    aws_sdk_codebuild::types::Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                })
                 .collect();
             create_project_retrying(
                 cb.create_project()
@@ -1182,7 +1207,12 @@ pub async fn converge_project(stack: &mut Stack<'_>, mode: Mode) -> Result<Chang
             )
             .await?;
         }
-        return Ok(Change::new(PROJECT, &name, Action::Create, "does not exist"));
+        return Ok(Change::new(
+            PROJECT,
+            &name,
+            Action::Create,
+            "does not exist",
+        ));
     };
     if !owned {
         return Err(InfraError::NotOwned {
@@ -1630,8 +1660,7 @@ async fn create_pipeline_retrying(
             Err(e)
                 if attempt < 6
                     && e.as_service_error().is_some_and(|s| {
-                        s.is_invalid_structure_exception()
-                            && s.to_string().contains("AssumeRole")
+                        s.is_invalid_structure_exception() && s.to_string().contains("AssumeRole")
                     }) =>
             {
                 tokio::time::sleep(delay).await;
@@ -1681,7 +1710,9 @@ pub async fn start_execution(
     version: Option<&str>,
     object_version: Option<&str>,
 ) -> Result<String, InfraError> {
-    use aws_sdk_codepipeline::types::{PipelineVariable, SourceRevisionOverride, SourceRevisionType};
+    use aws_sdk_codepipeline::types::{
+        PipelineVariable, SourceRevisionOverride, SourceRevisionType,
+    };
     let mut request = aws.codepipeline().start_pipeline_execution().name(pipeline);
     if let Some(v) = version {
         request = request.variables(
@@ -1767,7 +1798,10 @@ mod tests {
                 "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/cfh-web-abcd1234-build:log-stream:*"
             ]
         );
-        assert_eq!(resources(&st[1]), vec!["arn:aws:s3:::cfh-web-abcd1234-art/*"]);
+        assert_eq!(
+            resources(&st[1]),
+            vec!["arn:aws:s3:::cfh-web-abcd1234-art/*"]
+        );
         assert!(!actions(&st[1]).contains(&"s3:DeleteObject".to_string()));
         assert_eq!(resources(&st[2]), vec!["arn:aws:s3:::cfh-web-abcd1234-art"]);
         assert_eq!(resources(&st[3]), vec!["arn:aws:s3:::cfh-web-abcd1234/*"]);
@@ -1781,7 +1815,10 @@ mod tests {
         );
         // Nothing about IAM, CloudFront distributions or other buckets.
         let text = doc.to_string();
-        assert!(!text.contains("iam:") && !text.contains("\"cloudfront:"), "{text}");
+        assert!(
+            !text.contains("iam:") && !text.contains("\"cloudfront:"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -1791,7 +1828,10 @@ mod tests {
         let doc = pipeline_policy(&s, Some(conn));
         let st = statements(&doc);
         assert_eq!(st.len(), 4);
-        assert_eq!(resources(&st[0]), vec!["arn:aws:s3:::cfh-web-abcd1234-art/*"]);
+        assert_eq!(
+            resources(&st[0]),
+            vec!["arn:aws:s3:::cfh-web-abcd1234-art/*"]
+        );
         assert_eq!(resources(&st[1]), vec!["arn:aws:s3:::cfh-web-abcd1234-art"]);
         assert_eq!(
             resources(&st[2]),
@@ -1803,7 +1843,10 @@ mod tests {
         let s3 = pipeline_policy(&s, None);
         assert_eq!(statements(&s3).len(), 3);
         assert!(!s3.to_string().contains("codestar"));
-        assert!(!doc.to_string().contains("cfh-web-abcd1234/"), "no site bucket access");
+        assert!(
+            !doc.to_string().contains("cfh-web-abcd1234/"),
+            "no site bucket access"
+        );
     }
 
     #[test]
@@ -1822,9 +1865,11 @@ mod tests {
     #[test]
     fn url_encoded_policies_decode() {
         let doc = json!({"Version": "2012-10-17", "Statement": [{"Sid": "a b"}]});
-        let encoded: String =
-            percent_encoding::utf8_percent_encode(&doc.to_string(), percent_encoding::NON_ALPHANUMERIC)
-                .to_string();
+        let encoded: String = percent_encoding::utf8_percent_encode(
+            &doc.to_string(),
+            percent_encoding::NON_ALPHANUMERIC,
+        )
+        .to_string();
         assert_eq!(decode_policy(&encoded), Some(doc.clone()));
         assert_eq!(decode_policy(&doc.to_string()), Some(doc));
     }
@@ -1846,7 +1891,11 @@ mod tests {
         let s3 = declaration("p", "arn:r", "art", "proj", &SourceSpec::S3, "").unwrap();
         let source = &s3.stages()[0].actions()[0];
         assert_eq!(
-            source.configuration().unwrap().get("PollForSourceChanges").map(String::as_str),
+            source
+                .configuration()
+                .unwrap()
+                .get("PollForSourceChanges")
+                .map(String::as_str),
             Some("false")
         );
         assert!(s3.triggers().is_empty());

@@ -1714,6 +1714,22 @@ def handle_codebuild(app: "EmulatorApp", req: Req, op: str) -> Resp | None:
                 build["queuedTimeoutInMinutes"] = pm.get("queuedTimeoutInMinutes", 480)
                 build["encryptionKey"] = pm.get("encryptionKey")
                 build["initiator"] = "emulator"
+                # AWS: the build logs to the project's group (default /aws/codebuild/<project>)
+                # in a stream named after the build id's UUID (prefixed by a configured stream name).
+                lc = (pm.get("logsConfig") or {}).get("cloudWatchLogs") or {}
+                if lc.get("status", "ENABLED") == "ENABLED":
+                    group = lc.get("groupName") or f"/aws/codebuild/{pm['name']}"
+                    stream = build_id.split(":", 1)[-1]
+                    if lc.get("streamName"):
+                        stream = f"{lc['streamName']}/{stream}"
+                    build["logs"] = {
+                        "groupName": group, "streamName": stream,
+                        "deepLink": (f"https://console.aws.amazon.com/cloudwatch/home?region={region}"
+                                     f"#logsV2:log-groups/log-group/{quote(group, safe='')}"
+                                     f"/log-events/{quote(stream, safe='')}"),
+                        "cloudWatchLogsArn": f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{stream}",
+                        "cloudWatchLogs": copy.deepcopy(lc),
+                    }
             return json_resp({"build": to_json_build(build or json.loads(raw)["build"])},
                              content_type="application/x-amz-json-1.1")
     if op == "BatchGetBuilds":

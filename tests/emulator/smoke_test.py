@@ -637,6 +637,9 @@ def test_codebuild() -> None:
     raises("ResourceNotFoundException", lambda: cb.update_project(name="nope-project", description="x"))
 
     b1 = cb.start_build(projectName=name)["build"]
+    eq((b1["logs"]["groupName"], b1["logs"]["streamName"]), ("/cloudfront-host/smoke", b1["id"].split(":")[1]),
+       "the build logs to the project's group, one stream per build")
+    check("/cloudfront-host/smoke".replace("/", "%2F") in b1["logs"]["deepLink"], b1["logs"]["deepLink"])
     eq(b1["environment"]["environmentVariables"], env2["environmentVariables"], "build uses the project's env")
     got = cb.batch_get_builds(ids=[b1["id"], "nope:123"])
     eq(got["builds"][0]["buildStatus"], "SUCCEEDED", "default: a build succeeds when read")
