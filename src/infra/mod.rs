@@ -282,14 +282,26 @@ impl<'a> Stack<'a> {
                 plan.changes.push(change);
             }};
         }
-        // The pipeline first: nothing may publish into what is being removed.
-        step!(pipeline::destroy_pipeline(self, mode));
-        step!(pipeline::destroy_project(self, mode));
-        step!(pipeline::destroy_pipeline_role(self, mode));
-        step!(pipeline::destroy_build_role(self, mode));
-        step!(pipeline::destroy_log_group(self, mode));
-        step!(pipeline::destroy_artifact_bucket(self, mode));
-        step!(pipeline::destroy_connection(self, mode));
+        // The pipeline first: nothing may publish into what is being removed. Its resources
+        // are optional (only with a pipeline source), so absent ones are not listed.
+        macro_rules! optional_step {
+            ($f:expr) => {{
+                let change = $f.await?;
+                if change.action != Action::None || change.reason.starts_with("not ") {
+                    if mode == Mode::Apply {
+                        progress(&change);
+                    }
+                    plan.changes.push(change);
+                }
+            }};
+        }
+        optional_step!(pipeline::destroy_pipeline(self, mode));
+        optional_step!(pipeline::destroy_project(self, mode));
+        optional_step!(pipeline::destroy_pipeline_role(self, mode));
+        optional_step!(pipeline::destroy_build_role(self, mode));
+        optional_step!(pipeline::destroy_log_group(self, mode));
+        optional_step!(pipeline::destroy_artifact_bucket(self, mode));
+        optional_step!(pipeline::destroy_connection(self, mode));
         step!(distribution::destroy(self, mode, wait));
         step!(router::destroy_function(self, mode));
         step!(policies::destroy_headers(self, mode));
