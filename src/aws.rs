@@ -183,6 +183,11 @@ impl Aws {
     pub fn connections(&self) -> aws_sdk_codestarconnections::Client {
         aws_sdk_codestarconnections::Client::new(&self.project)
     }
+
+    /// CloudWatch Logs in the project's region: the build log group (retention) and its tail.
+    pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::new(&self.project)
+    }
 }
 
 /// Endpoint resolver for the KeyValueStore with an overridden URL.

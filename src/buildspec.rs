@@ -206,7 +206,7 @@ mod tests {
             let build = commands(&yaml, "build");
             assert_eq!(
                 build.last().unwrap(),
-                "cargo cloudfront-host publish -p web --dir dist --version \"$CODEBUILD_RESOLVED_SOURCE_VERSION\" --yes",
+                "cargo cloudfront-host publish -p web --dir dist --version \"${CLOUDFRONT_HOST_VERSION:-$CODEBUILD_RESOLVED_SOURCE_VERSION}\" --yes",
                 "{framework}"
             );
             let install = commands(&yaml, "install").join("\n");
@@ -269,7 +269,7 @@ mod tests {
         assert_eq!(
             commands(&yaml, "build"),
             vec![
-                "cargo cloudfront-host publish --dir . --version \"$CODEBUILD_RESOLVED_SOURCE_VERSION\" --yes"
+                "cargo cloudfront-host publish --dir . --version \"${CLOUDFRONT_HOST_VERSION:-$CODEBUILD_RESOLVED_SOURCE_VERSION}\" --yes"
             ]
         );
     }

@@ -83,7 +83,9 @@ pub enum Command {
         after_help = "Examples:\n  cargo cloudfront-host deploy\n  cargo cloudfront-host deploy --dry-run --format json   # the plan only, same as `plan`\n  cargo cloudfront-host deploy --no-build --dir dist\n  cargo cloudfront-host deploy --no-publish\n  cargo cloudfront-host deploy --set domain.name=www.example.com --no-wait\n\n\
                       Creates, idempotently: a private S3 bucket, origin access control, cache and response-headers\n\
                       policies, the KeyValueStore holding the live version, the viewer-request function and the\n\
-                      CloudFront distribution. Re-running with nothing changed changes nothing."
+                      CloudFront distribution. Re-running with nothing changed changes nothing.\n\
+                      With source.kind = \"github\" or \"s3\" also the build pipeline (IAM roles, artifact bucket,\n\
+                      log group, CodeBuild project, CodePipeline, GitHub connection) and starts its first run."
     )]
     Deploy(DeployArgs),
 
@@ -130,6 +132,22 @@ pub enum Command {
     )]
     Init(InitArgs),
 
+    /// Show the pipeline's latest executions, stage by stage; --wait follows the running one
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host status\n  cargo cloudfront-host status --wait               # exit 0 when it succeeds, 1 when it fails\n  cargo cloudfront-host status --wait --timeout 30m\n  cargo cloudfront-host status --format json | jq '.executions[0].status'\n\n\
+                      Needs source.kind = \"github\" or \"s3\" and a deployed pipeline. On failure it prints the failed\n\
+                      stage, its error, and the CodeBuild log link and last log lines."
+    )]
+    Status(StatusArgs),
+
+    /// Zip the project (honouring .gitignore) into the pipeline's S3 source and start a build
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host upload\n  cargo cloudfront-host upload --format json | jq -r .version\n  cargo cloudfront-host upload && cargo cloudfront-host status --wait\n\n\
+                      Needs source.kind = \"s3\" and a deployed pipeline. Every upload gets its own version id\n\
+                      (upload time + the S3 object version), and its execution builds exactly that object."
+    )]
+    Upload,
+
     /// Print the CodeBuild buildspec for the current settings
     #[command(
         after_help = "Examples:\n  cargo cloudfront-host buildspec\n  cargo cloudfront-host buildspec -p web --output buildspec.yml\n  cargo cloudfront-host buildspec --format json | jq -r .buildspec"
@@ -166,6 +184,25 @@ pub struct DeployArgs {
     /// Do not wait for the certificate's DNS validation: print the records and go on
     #[arg(long)]
     pub no_wait: bool,
+
+    /// How long to wait for a new GitHub connection to be approved in the console
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub connection_timeout: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Follow the running execution until it ends; exit non-zero if it fails
+    #[arg(long)]
+    pub wait: bool,
+
+    /// How many executions to list
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub limit: i32,
+
+    /// How long --wait follows an execution
+    #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -27,6 +27,12 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(cli, &ui)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e)
+            if e.is::<commands::Reported>()
+                && ui.format == cargo_cloudfront_host::ui::Format::Json =>
+        {
+            ExitCode::FAILURE
+        }
         Err(e) => {
             ui.error(&e);
             ExitCode::FAILURE

@@ -14,7 +14,7 @@ use crate::ui::Ui;
 use crate::workspace::Workspace;
 
 #[derive(Serialize)]
-struct BuildspecView {
+pub(crate) struct BuildspecView {
     framework: String,
     output_dir: String,
     tool_versions: std::collections::BTreeMap<String, String>,
@@ -37,29 +37,35 @@ pub async fn run(global: &GlobalArgs, args: &BuildspecArgs, ui: &Ui) -> anyhow::
     }
     let layer = found.as_ref().map(detect::layer).unwrap_or_default();
     let project = Project::load(&global, Vec::new(), layer, ui).await?;
-    let s = &project.settings;
+    let view = generate(&project, found, ui)?;
+    emit(ui, args, view)
+}
 
+/// The buildspec the pipeline runs: the user's `build.buildspec` file, else one generated from
+/// the settings (detection only fills tool versions the metadata leaves out).
+pub(crate) fn generate(
+    project: &Project,
+    found: Result<Detection, crate::detect::DetectError>,
+    ui: &Ui,
+) -> anyhow::Result<BuildspecView> {
+    let s = &project.settings;
     if let Some(own) = &s.build.buildspec {
         let path = project.root.join(own);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("could not read build.buildspec {}", path.display()))?;
         ui.status("Using", format!("your buildspec {}", own.display()));
-        return emit(
-            ui,
-            args,
-            BuildspecView {
-                framework: s.framework.clone().unwrap_or_default(),
-                output_dir: s
-                    .build
-                    .output_dir
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                tool_versions: Default::default(),
-                source: own.display().to_string(),
-                buildspec: text,
-            },
-        );
+        return Ok(BuildspecView {
+            framework: s.framework.clone().unwrap_or_default(),
+            output_dir: s
+                .build
+                .output_dir
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            tool_versions: Default::default(),
+            source: own.display().to_string(),
+            buildspec: text,
+        });
     }
 
     let (Some(framework), Some(output_dir)) = (&s.framework, &s.build.output_dir) else {
@@ -75,7 +81,7 @@ pub async fn run(global: &GlobalArgs, args: &BuildspecArgs, ui: &Ui) -> anyhow::
         // Versions detected for another stack than the settings name would pin the wrong
         // tools; only the toolchain and wasm-bindgen carry over.
         Ok(d) if same_stack(&d.framework, framework) => d.tool_versions.clone(),
-        _ => fallback_versions(&project)?,
+        _ => fallback_versions(project)?,
     };
     let package = project
         .workspace
@@ -98,17 +104,26 @@ pub async fn run(global: &GlobalArgs, args: &BuildspecArgs, ui: &Ui) -> anyhow::
         tool_versions: &tool_versions,
         project_dir: project_dir.as_deref(),
     })?;
-    emit(
+    Ok(BuildspecView {
+        framework: framework.clone(),
+        output_dir,
+        tool_versions,
+        source: "generated".into(),
+        buildspec: text,
+    })
+}
+
+/// [`generate`] for a project loaded without the detection layer (deploy, plan).
+pub(crate) fn for_project(project: &Project, ui: &Ui) -> anyhow::Result<String> {
+    let found = detect_project(
+        &project.root,
+        project.workspace.as_ref(),
+        None,
+        None,
+        None,
         ui,
-        args,
-        BuildspecView {
-            framework: framework.clone(),
-            output_dir,
-            tool_versions,
-            source: "generated".into(),
-            buildspec: text,
-        },
-    )
+    );
+    Ok(generate(project, found, ui)?.buildspec)
 }
 
 fn emit(ui: &Ui, args: &BuildspecArgs, view: BuildspecView) -> anyhow::Result<()> {
@@ -144,7 +159,7 @@ fn fallback_versions(
 
 /// The workspace root relative to the repository root, when it is a subdirectory: the
 /// pipeline starts at the repository root.
-fn repository_prefix(root: &Path) -> Option<String> {
+pub(crate) fn repository_prefix(root: &Path) -> Option<String> {
     let top = root.ancestors().find(|d| d.join(".git").exists())?;
     let rel = detect::relative_to(top, root);
     (rel != ".").then_some(rel)

@@ -4,6 +4,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::cli::{DeployArgs, GlobalArgs};
+use crate::infra::pipeline::{self, PipelineSpec, SourceSpec};
 use crate::infra::{Action, Change, Mode, Plan, Stack, StackOptions};
 use crate::project::Project;
 use crate::release::{PublishReport, Release, Target, default_version_id};
@@ -17,6 +18,43 @@ struct DeployView {
     distribution_id: Option<String>,
     changes: Vec<Change>,
     published: Option<PublishReport>,
+    pipeline: Option<PipelineView>,
+}
+
+#[derive(Serialize)]
+struct PipelineView {
+    name: String,
+    source: SourceSpec,
+    connection_arn: Option<String>,
+    /// The execution this deploy started; `None` when one had already run.
+    started_execution: Option<String>,
+    upload: Option<super::upload::UploadReport>,
+}
+
+/// The pipeline's desired source and buildspec, or `None` for `source.kind = "local"`.
+pub(crate) fn pipeline_spec(project: &Project, ui: &Ui) -> anyhow::Result<Option<PipelineSpec>> {
+    let s = &project.settings.source;
+    let source = match s.kind.as_str() {
+        "github" => SourceSpec::Github {
+            repository: s
+                .repository
+                .clone()
+                .or_else(|| project.git.github.clone())
+                .context("source.kind = \"github\" needs `source.repository` (owner/repo): set it, or add a GitHub `origin` remote")?,
+            branch: s
+                .branch
+                .clone()
+                .or_else(|| project.git.branch.clone())
+                .context("source.kind = \"github\" needs `source.branch`: set it, or run from a checked-out branch")?,
+            paths: s.paths.clone(),
+            connection_arn: s.connection_arn.clone(),
+        },
+        "s3" => SourceSpec::S3,
+        _ => return Ok(None),
+    };
+    let buildspec =
+        super::buildspec::for_project(project, ui).context("the pipeline runs a buildspec")?;
+    Ok(Some(PipelineSpec { source, buildspec }))
 }
 
 pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Result<()> {
@@ -33,9 +71,11 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
         }
         Some(super::publish::site_dir(&project, args.dir.as_deref())?)
     };
+    let spec = pipeline_spec(&project, ui)?;
     let (aws, account, names) = super::connect(&project).await?;
     let mut stack = Stack::new(&aws, &names, &project.settings, &account);
     stack.options.force = args.force;
+    stack.pipeline = spec.clone();
     let plan = stack.converge(Mode::Plan, &|_| {}).await?;
     show_plan(&plan, ui);
     let wait = super::wait_options(args.timeout, ui);
@@ -48,6 +88,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
         on_notice: Some(std::sync::Arc::new(move |m: &str| notice_ui.warn(m))),
         on_wait: wait.on_wait.clone(),
     };
+    stack.pipeline = spec.clone();
     let applied = if plan.is_empty() {
         ui.status("Unchanged", "every resource is up to date");
         plan
@@ -82,28 +123,28 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
     );
 
     let mut published = None;
-    match (&publish_dir, project.settings.source.kind.as_str()) {
-        (Some(dir), _) => {
-            let target = Target {
-                bucket: names.bucket(),
-                kvs_arn: stack
-                    .ids
-                    .kvs_arn
-                    .clone()
-                    .context("the KeyValueStore was not found after deploying it")?,
-            };
-            let release = Release::new(&aws, target);
-            let version = default_version_id(&project.git);
-            let report =
-                super::publish::publish(&project, &release, dir.clone(), version, true, ui).await?;
-            ui.status("Live", format_args!("version {}", report.version));
-            published = Some(report);
-        }
-        (None, "local") => {}
-        (None, kind) => ui.warn(format_args!(
-            "source.kind = \"{kind}\": this version provisions no pipeline yet; publish from your CI with `cargo cloudfront-host publish`"
-        )),
+    if let Some(dir) = &publish_dir {
+        let target = Target {
+            bucket: names.bucket(),
+            kvs_arn: stack
+                .ids
+                .kvs_arn
+                .clone()
+                .context("the KeyValueStore was not found after deploying it")?,
+        };
+        let release = Release::new(&aws, target);
+        let version = default_version_id(&project.git);
+        let report =
+            super::publish::publish(&project, &release, dir.clone(), version, true, ui).await?;
+        ui.status("Live", format_args!("version {}", report.version));
+        published = Some(report);
     }
+    let pipeline_view = match &spec {
+        Some(spec) if !args.no_publish => {
+            Some(start_pipeline(&project, &aws, &names, &stack, spec, args, ui).await?)
+        }
+        _ => None,
+    };
     let domain_urls: Vec<String> = match (&stack.domains, &stack.ids.certificate_arn) {
         (Some(d), Some(_)) => d.names.iter().map(|n| format!("https://{n}/")).collect(),
         (Some(d), None) => {
@@ -122,6 +163,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
         distribution_id: stack.ids.distribution_id.clone(),
         changes: applied.changes,
         published,
+        pipeline: pipeline_view,
     };
     let text = match &url {
         Some(url) => format!("{url}\n"),
@@ -129,6 +171,87 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
     };
     ui.result(text, &view);
     Ok(())
+}
+
+/// After provisioning: wait for the GitHub connection to be approved, then make sure the
+/// pipeline has run at least once (an S3 source gets the project uploaded first).
+async fn start_pipeline(
+    project: &Project,
+    aws: &crate::aws::Aws,
+    names: &crate::names::Names,
+    stack: &Stack<'_>,
+    spec: &PipelineSpec,
+    args: &DeployArgs,
+    ui: &Ui,
+) -> anyhow::Result<PipelineView> {
+    let name = names.pipeline();
+    let connection_arn = stack.pipeline_ids.connection_arn.clone();
+    if let (SourceSpec::Github { repository, .. }, Some(arn)) = (&spec.source, &connection_arn)
+        && stack.pipeline_ids.connection_status.as_deref() != Some("AVAILABLE")
+    {
+        let owner = repository.split('/').next().unwrap_or(repository);
+        ui.warn(format_args!(
+            "the GitHub connection {arn} is PENDING. Approve it once, in the AWS console:\n  \
+             1. open {}\n  \
+             2. choose \"Update pending connection\"\n  \
+             3. install (or pick) the \"AWS Connector for GitHub\" app for `{owner}` with access to {repository}\n\
+             deploy waits up to {} for the approval (--connection-timeout) and then starts the pipeline",
+            pipeline::connection_console_url(&project.settings.region, arn),
+            humantime::format_duration(args.connection_timeout)
+        ));
+        let wait = super::wait_options(args.connection_timeout, ui);
+        let on_wait = wait.on_wait.clone();
+        pipeline::wait_connection(aws, arn, args.connection_timeout, &move |m: &str| {
+            if let Some(f) = &on_wait {
+                f(m)
+            }
+        })
+        .await
+        .context(
+            "the pipeline exists but cannot fetch from GitHub until the connection is approved",
+        )?;
+        ui.status("Approved", format_args!("connection {arn}"));
+    }
+    let executions = aws
+        .codepipeline()
+        .list_pipeline_executions()
+        .pipeline_name(&name)
+        .max_results(1)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(crate::aws::describe(&e)))
+        .with_context(|| format!("could not list the executions of pipeline {name}"))?;
+    let mut view = PipelineView {
+        name: name.clone(),
+        source: spec.source.clone(),
+        connection_arn,
+        started_execution: None,
+        upload: None,
+    };
+    if !executions.pipeline_execution_summaries().is_empty() {
+        ui.status(
+            "Pipeline",
+            format_args!("{name} has run before; `cargo cloudfront-host status` shows its state"),
+        );
+        return Ok(view);
+    }
+    match spec.source {
+        SourceSpec::S3 => {
+            let report = super::upload::upload(project, aws, names, ui).await?;
+            view.started_execution = Some(report.execution_id.clone());
+            view.upload = Some(report);
+        }
+        SourceSpec::Github { .. } => {
+            let id = pipeline::start_execution(aws, &name, None, None).await?;
+            ui.status("Started", format_args!("pipeline {name} (execution {id})"));
+            view.started_execution = Some(id);
+        }
+    }
+    ui.status(
+        "Follow",
+        "the build with `cargo cloudfront-host status --wait`",
+    );
+    Ok(view)
 }
 
 fn show_plan(plan: &Plan, ui: &Ui) {

@@ -8,6 +8,8 @@ pub mod plan;
 pub mod publish;
 pub mod rollback;
 pub mod show;
+pub mod status;
+pub mod upload;
 pub mod versions;
 
 use crate::cli::{Cli, Command};
@@ -24,6 +26,8 @@ pub async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<()> {
         Command::Rollback(args) => rollback::run(&cli.global, args, ui).await,
         Command::Init(args) => init::run(&cli.global, args, ui).await,
         Command::Buildspec(args) => buildspec::run(&cli.global, args, ui).await,
+        Command::Status(args) => status::run(&cli.global, args, ui).await,
+        Command::Upload => upload::run(&cli.global, ui).await,
     }
 }
 
@@ -33,15 +37,36 @@ pub(crate) async fn open_release(
     ui: &Ui,
 ) -> anyhow::Result<crate::release::Release> {
     let aws = project.aws().await?;
-    let identity = caller_identity(&aws).await?;
-    let names = project.names(identity.account().unwrap_or_default());
-    let target = crate::release::Target::locate(&aws, &names).await?;
+    let target = match target_from_env() {
+        // Inside the pipeline's build: the project names its bucket and store (there is no
+        // git remote there to derive the names from, and the role may not look them up).
+        Some(target) => target,
+        None => {
+            let identity = caller_identity(&aws).await?;
+            let names = project.names(identity.account().unwrap_or_default());
+            crate::release::Target::locate(&aws, &names).await?
+        }
+    };
     ui.detail(format_args!(
         "bucket {}, key-value store {}",
         target.bucket, target.kvs_arn
     ));
     Ok(crate::release::Release::new(&aws, target))
 }
+
+/// The bucket and store the pipeline's CodeBuild project passes to the build.
+fn target_from_env() -> Option<crate::release::Target> {
+    use crate::infra::pipeline::{ENV_BUCKET, ENV_KVS_ARN};
+    let bucket = std::env::var(ENV_BUCKET).ok().filter(|v| !v.is_empty())?;
+    let kvs_arn = std::env::var(ENV_KVS_ARN).ok().filter(|v| !v.is_empty())?;
+    Some(crate::release::Target { bucket, kvs_arn })
+}
+
+/// An error whose details the command already printed (its result included): only the exit
+/// status is left to report.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Reported(pub String);
 
 /// The AWS clients, the account and the resource names of a project.
 pub(crate) async fn connect(

@@ -13,6 +13,7 @@ pub async fn run(global: &GlobalArgs, ui: &Ui) -> anyhow::Result<()> {
 pub(crate) async fn print_plan(project: &Project, ui: &Ui) -> anyhow::Result<()> {
     let (aws, account, names) = super::connect(project).await?;
     let mut stack = Stack::new(&aws, &names, &project.settings, &account);
+    stack.pipeline = super::deploy::pipeline_spec(project, ui)?;
     let plan = stack.converge(Mode::Plan, &|_| {}).await?;
     let mut text = plan.render();
     if plan.is_empty() {

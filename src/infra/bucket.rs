@@ -16,17 +16,19 @@ const RESOURCE: &str = "bucket";
 const POLICY: &str = "bucket-policy";
 
 pub async fn exists(stack: &Stack<'_>) -> Result<bool, InfraError> {
-    let bucket = stack.names.bucket();
-    match stack.s3.head_bucket().bucket(&bucket).send().await {
+    exists_named(stack, &stack.names.bucket()).await
+}
+
+pub(crate) async fn exists_named(stack: &Stack<'_>, bucket: &str) -> Result<bool, InfraError> {
+    match stack.s3.head_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(true),
         Err(e) if status(&e) == Some(404) => Ok(false),
         Err(e) => Err(aws_err(format!("look up bucket {bucket}"), &e)),
     }
 }
 
-async fn tags(stack: &Stack<'_>) -> Result<Vec<(String, String)>, InfraError> {
-    let bucket = stack.names.bucket();
-    match stack.s3.get_bucket_tagging().bucket(&bucket).send().await {
+async fn tags(stack: &Stack<'_>, bucket: &str) -> Result<Vec<(String, String)>, InfraError> {
+    match stack.s3.get_bucket_tagging().bucket(bucket).send().await {
         Ok(out) => Ok(out
             .tag_set()
             .iter()
@@ -44,20 +46,26 @@ async fn tags(stack: &Stack<'_>) -> Result<Vec<(String, String)>, InfraError> {
 }
 
 pub async fn owned(stack: &Stack<'_>) -> Result<bool, InfraError> {
-    let tags = tags(stack).await?;
+    owned_named(stack, &stack.names.bucket()).await
+}
+
+pub(crate) async fn owned_named(stack: &Stack<'_>, bucket: &str) -> Result<bool, InfraError> {
+    let tags = tags(stack, bucket).await?;
     Ok(stack
         .names
         .owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
 }
 
 /// What differs from a private, encrypted, owner-enforced bucket.
-async fn differences(stack: &Stack<'_>) -> Result<Vec<String>, InfraError> {
-    let bucket = stack.names.bucket();
+pub(crate) async fn differences(
+    stack: &Stack<'_>,
+    bucket: &str,
+) -> Result<Vec<String>, InfraError> {
     let mut out = Vec::new();
     let blocked = match stack
         .s3
         .get_public_access_block()
-        .bucket(&bucket)
+        .bucket(bucket)
         .send()
         .await
     {
@@ -78,13 +86,7 @@ async fn differences(stack: &Stack<'_>) -> Result<Vec<String>, InfraError> {
     if !blocked {
         out.push("public access not fully blocked".to_string());
     }
-    let encrypted = match stack
-        .s3
-        .get_bucket_encryption()
-        .bucket(&bucket)
-        .send()
-        .await
-    {
+    let encrypted = match stack.s3.get_bucket_encryption().bucket(bucket).send().await {
         Ok(o) => o.server_side_encryption_configuration().is_some_and(|c| {
             c.rules().iter().any(|r| {
                 r.apply_server_side_encryption_by_default()
@@ -100,7 +102,7 @@ async fn differences(stack: &Stack<'_>) -> Result<Vec<String>, InfraError> {
     let enforced = match stack
         .s3
         .get_bucket_ownership_controls()
-        .bucket(&bucket)
+        .bucket(bucket)
         .send()
         .await
     {
@@ -127,9 +129,9 @@ pub async fn converge(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, Infra
     let bucket = stack.names.bucket();
     if !exists(stack).await? {
         if mode == Mode::Apply {
-            create(stack).await?;
+            create(stack, &bucket).await?;
             stack.bucket_exists = true;
-            secure(stack).await?;
+            secure(stack, &bucket).await?;
         }
         return Ok(Change::new(
             RESOURCE,
@@ -146,20 +148,19 @@ pub async fn converge(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, Infra
         });
     }
     stack.bucket_exists = true;
-    let differences = differences(stack).await?;
+    let differences = differences(stack, &bucket).await?;
     if mode == Mode::Apply && !differences.is_empty() {
-        secure(stack).await?;
+        secure(stack, &bucket).await?;
     }
     Ok(Change::from_differences(RESOURCE, &bucket, &differences))
 }
 
-async fn create(stack: &Stack<'_>) -> Result<(), InfraError> {
-    let bucket = stack.names.bucket();
+pub(crate) async fn create(stack: &Stack<'_>, bucket: &str) -> Result<(), InfraError> {
     let region = stack.aws.region();
     let mut request = stack
         .s3
         .create_bucket()
-        .bucket(&bucket)
+        .bucket(bucket)
         .object_ownership(ObjectOwnership::BucketOwnerEnforced);
     // us-east-1 is the one region that refuses an explicit location constraint.
     if region != "us-east-1" {
@@ -189,7 +190,7 @@ async fn create(stack: &Stack<'_>) -> Result<(), InfraError> {
     stack
         .s3
         .put_bucket_tagging()
-        .bucket(&bucket)
+        .bucket(bucket)
         .tagging(tagging)
         .send()
         .await
@@ -198,12 +199,11 @@ async fn create(stack: &Stack<'_>) -> Result<(), InfraError> {
 }
 
 /// Puts the public-access block, SSE-S3 and owner-enforced ownership (idempotent).
-async fn secure(stack: &Stack<'_>) -> Result<(), InfraError> {
-    let bucket = stack.names.bucket();
+pub(crate) async fn secure(stack: &Stack<'_>, bucket: &str) -> Result<(), InfraError> {
     stack
         .s3
         .put_public_access_block()
-        .bucket(&bucket)
+        .bucket(bucket)
         .public_access_block_configuration(
             PublicAccessBlockConfiguration::builder()
                 .block_public_acls(true)
@@ -226,7 +226,7 @@ async fn secure(stack: &Stack<'_>) -> Result<(), InfraError> {
     stack
         .s3
         .put_bucket_encryption()
-        .bucket(&bucket)
+        .bucket(bucket)
         .server_side_encryption_configuration(
             ServerSideEncryptionConfiguration::builder()
                 .rules(rule)
@@ -239,7 +239,7 @@ async fn secure(stack: &Stack<'_>) -> Result<(), InfraError> {
     stack
         .s3
         .put_bucket_ownership_controls()
-        .bucket(&bucket)
+        .bucket(bucket)
         .ownership_controls(
             OwnershipControls::builder()
                 .rules(
@@ -376,7 +376,7 @@ pub async fn destroy(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraE
     ))
 }
 
-async fn empty(stack: &Stack<'_>, bucket: &str) -> Result<usize, InfraError> {
+pub(crate) async fn empty(stack: &Stack<'_>, bucket: &str) -> Result<usize, InfraError> {
     let mut removed = 0;
     let mut key_marker: Option<String> = None;
     let mut version_marker: Option<String> = None;

@@ -9,6 +9,7 @@
 pub mod bucket;
 pub mod distribution;
 pub mod domain;
+pub mod pipeline;
 pub mod policies;
 pub mod router;
 pub mod state;
@@ -190,6 +191,9 @@ pub struct Stack<'a> {
     pub options: StackOptions,
     /// The custom domain's names, when `domain.name` is set (validated by `converge`).
     pub domains: Option<domain::Domains>,
+    /// The pipeline's source and buildspec; `None` when `source.kind` is `local` (no pipeline).
+    pub pipeline: Option<pipeline::PipelineSpec>,
+    pub pipeline_ids: pipeline::PipelineIds,
     /// Whether the bucket exists (state can only be read or written then).
     bucket_exists: bool,
 }
@@ -233,6 +237,8 @@ impl<'a> Stack<'a> {
             ids: Ids::default(),
             options: StackOptions::default(),
             domains: None,
+            pipeline: None,
+            pipeline_ids: pipeline::PipelineIds::default(),
             bucket_exists: false,
         }
     }
@@ -303,6 +309,15 @@ impl<'a> Stack<'a> {
         if self.domains.is_some() {
             step!(domain::converge_dns(self, mode));
         }
+        if self.pipeline.is_some() {
+            step!(pipeline::converge_connection(self, mode));
+            step!(pipeline::converge_artifact_bucket(self, mode));
+            step!(pipeline::converge_log_group(self, mode));
+            step!(pipeline::converge_build_role(self, mode));
+            step!(pipeline::converge_pipeline_role(self, mode));
+            step!(pipeline::converge_project(self, mode));
+            step!(pipeline::converge_pipeline(self, mode));
+        }
         if mode == Mode::Apply {
             state::write(self).await?;
         }
@@ -332,6 +347,26 @@ impl<'a> Stack<'a> {
                 plan.changes.push(change);
             }};
         }
+        // The pipeline first: nothing may publish into what is being removed. Its resources
+        // are optional (only with a pipeline source), so absent ones are not listed.
+        macro_rules! optional_step {
+            ($f:expr) => {{
+                let change = $f.await?;
+                if change.action != Action::None || change.reason.starts_with("not ") {
+                    if mode == Mode::Apply {
+                        progress(&change);
+                    }
+                    plan.changes.push(change);
+                }
+            }};
+        }
+        optional_step!(pipeline::destroy_pipeline(self, mode));
+        optional_step!(pipeline::destroy_project(self, mode));
+        optional_step!(pipeline::destroy_pipeline_role(self, mode));
+        optional_step!(pipeline::destroy_build_role(self, mode));
+        optional_step!(pipeline::destroy_log_group(self, mode));
+        optional_step!(pipeline::destroy_artifact_bucket(self, mode));
+        optional_step!(pipeline::destroy_connection(self, mode));
         if self.domains.is_some() {
             distribution::locate(self).await?;
             step!(domain::destroy_dns(self, mode));

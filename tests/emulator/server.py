@@ -12,6 +12,7 @@ what moto lacks (see README.md):
 * CodeStar connections
 * CodePipeline GetPipelineState (+ execution status kept consistent)
 * CodeBuild CreateProject/UpdateProject/StartBuild/BatchGetBuilds fidelity
+* S3 GetBucketVersioning with AWS's `VersioningConfiguration` root element
 * test hooks and fault injection under /_emulator/
 
 Everything else goes to moto unchanged (except that ISO-8601 timestamps in
@@ -1731,6 +1732,22 @@ def handle_codebuild(app: "EmulatorApp", req: Req, op: str) -> Resp | None:
                 build["queuedTimeoutInMinutes"] = pm.get("queuedTimeoutInMinutes", 480)
                 build["encryptionKey"] = pm.get("encryptionKey")
                 build["initiator"] = "emulator"
+                # AWS: the build logs to the project's group (default /aws/codebuild/<project>)
+                # in a stream named after the build id's UUID (prefixed by a configured stream name).
+                lc = (pm.get("logsConfig") or {}).get("cloudWatchLogs") or {}
+                if lc.get("status", "ENABLED") == "ENABLED":
+                    group = lc.get("groupName") or f"/aws/codebuild/{pm['name']}"
+                    stream = build_id.split(":", 1)[-1]
+                    if lc.get("streamName"):
+                        stream = f"{lc['streamName']}/{stream}"
+                    build["logs"] = {
+                        "groupName": group, "streamName": stream,
+                        "deepLink": (f"https://console.aws.amazon.com/cloudwatch/home?region={region}"
+                                     f"#logsV2:log-groups/log-group/{quote(group, safe='')}"
+                                     f"/log-events/{quote(stream, safe='')}"),
+                        "cloudWatchLogsArn": f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{stream}",
+                        "cloudWatchLogs": copy.deepcopy(lc),
+                    }
             return json_resp({"build": to_json_build(build or json.loads(raw)["build"])},
                              content_type="application/x-amz-json-1.1")
     if op == "BatchGetBuilds":
@@ -2155,7 +2172,18 @@ class EmulatorApp:
             return None
         if req.path.startswith(CF_PREFIX) and req.sig_service in ("", "cloudfront"):
             return handle_cloudfront(self, req)
+        if req.sig_service == "s3" and req.method == "GET" and "versioning" in req.qs:
+            return self.get_bucket_versioning(req)
         return None
+
+    def get_bucket_versioning(self, req: Req) -> Resp:
+        """moto answers GetBucketVersioning of a versioned bucket with a
+        `<GetBucketVersioningResponse>` root; AWS (and the SDKs' parsers) use
+        `<VersioningConfiguration>`."""
+        status, headers, body = self.call_moto(req.environ)
+        if status < 300:
+            body = re.sub(rb"<(/?)GetBucketVersioningResponse\b", rb"<\1VersioningConfiguration", body)
+        return Resp(status, body, headers)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         req = Req(environ)

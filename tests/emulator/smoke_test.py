@@ -637,6 +637,9 @@ def test_codebuild() -> None:
     raises("ResourceNotFoundException", lambda: cb.update_project(name="nope-project", description="x"))
 
     b1 = cb.start_build(projectName=name)["build"]
+    eq((b1["logs"]["groupName"], b1["logs"]["streamName"]), ("/cloudfront-host/smoke", b1["id"].split(":")[1]),
+       "the build logs to the project's group, one stream per build")
+    check("/cloudfront-host/smoke".replace("/", "%2F") in b1["logs"]["deepLink"], b1["logs"]["deepLink"])
     eq(b1["environment"]["environmentVariables"], env2["environmentVariables"], "build uses the project's env")
     got = cb.batch_get_builds(ids=[b1["id"], "nope:123"])
     eq(got["builds"][0]["buildStatus"], "SUCCEEDED", "default: a build succeeds when read")
@@ -694,6 +697,23 @@ def test_faults() -> None:
     cb.batch_get_projects(names=["x"])
 
 
+def test_bucket_versioning_wire_format() -> None:
+    s3 = client("s3")
+    bucket = "smoke-versioning"
+    s3.create_bucket(Bucket=bucket)
+    auth = {"Authorization": "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/s3/aws4_request, "
+                             "SignedHeaders=host, Signature=0"}
+    r = S.get(f"{EP}/{bucket}?versioning", headers=auth)
+    eq(r.status_code, 200, "GetBucketVersioning of a new bucket")
+    check(b"<VersioningConfiguration" in r.content, f"new bucket: {r.content!r}")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    r = S.get(f"{EP}/{bucket}?versioning", headers=auth)
+    check(b"<VersioningConfiguration" in r.content and b"GetBucketVersioningResponse" not in r.content,
+          f"AWS's root element: {r.content!r}")
+    check(b"<Status>Enabled</Status>" in r.content, f"status: {r.content!r}")
+    eq(s3.get_bucket_versioning(Bucket=bucket)["Status"], "Enabled", "boto3 reads it")
+
+
 def test_acm_and_reset() -> None:
     acm = client("acm")
     arn = acm.request_certificate(DomainName="smoke.example.com", ValidationMethod="DNS")["CertificateArn"]
@@ -711,7 +731,8 @@ def test_acm_and_reset() -> None:
 
 
 TESTS = [test_health, test_kvs_data_plane, test_cache_policies, test_response_headers_policies, test_functions,
-         test_distributions, test_connections, test_pipeline_state, test_codebuild, test_faults, test_acm_and_reset]
+         test_distributions, test_connections, test_pipeline_state, test_codebuild, test_faults,
+         test_bucket_versioning_wire_format, test_acm_and_reset]
 
 
 def main() -> int:
