@@ -4,6 +4,7 @@ pub mod buildspec;
 pub mod init;
 pub mod publish;
 pub mod rollback;
+pub mod serve;
 pub mod show;
 pub mod versions;
 
@@ -18,6 +19,7 @@ pub async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<()> {
         Command::Rollback(args) => rollback::run(&cli.global, args, ui).await,
         Command::Init(args) => init::run(&cli.global, args, ui).await,
         Command::Buildspec(args) => buildspec::run(&cli.global, args, ui).await,
+        Command::Serve(args) => serve::run(&cli.global, args, ui).await,
     }
 }
 
