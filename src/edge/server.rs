@@ -103,6 +103,8 @@ pub struct Edge {
     origin: Origin,
     live: Live,
     pointer_cache: tokio::sync::Mutex<Option<(Instant, Option<String>)>>,
+    /// The last read of the pointer failed (reported once, not per request).
+    pointer_failing: std::sync::atomic::AtomicBool,
     log: Log,
     notify: Notify,
     requests: std::sync::atomic::AtomicU64,
@@ -144,6 +146,7 @@ impl Edge {
             origin: config.origin,
             live: config.live,
             pointer_cache: tokio::sync::Mutex::new(None),
+            pointer_failing: std::sync::atomic::AtomicBool::new(false),
             log,
             notify,
             requests: std::sync::atomic::AtomicU64::new(0),
@@ -161,10 +164,16 @@ impl Edge {
                 {
                     return v.clone();
                 }
+                use std::sync::atomic::Ordering::Relaxed;
                 let read = match pointer.read().await {
-                    Ok(v) => v,
+                    Ok(v) => {
+                        self.pointer_failing.store(false, Relaxed);
+                        v
+                    }
                     Err(e) => {
-                        (self.notify)(&Notice::PointerError(e.to_string()));
+                        if !self.pointer_failing.swap(true, Relaxed) {
+                            (self.notify)(&Notice::PointerError(e.to_string()));
+                        }
                         // Not cached: the next request asks again.
                         return None;
                     }
