@@ -1,5 +1,6 @@
-//! The viewer-request function's size and its per-request time in the embedded engine
-//! (what `serve` pays per request). Prints figures; asserts nothing about time.
+//! The viewer-request function's size, its per-request time in the embedded engine, and the
+//! latency of a request through the local edge (`serve`: HTTP, event, function, file,
+//! headers). Prints figures; asserts nothing about time.
 
 use std::time::Instant;
 
@@ -48,4 +49,70 @@ fn main() {
         per * 1e6,
         1.0 / per
     );
+    through_the_local_edge(&code);
+}
+
+/// Sequential keep-alive requests to an in-process local edge serving a directory.
+fn through_the_local_edge(code: &str) {
+    use cargo_cloudfront_host::edge::server::{
+        self, Edge, EdgeConfig, LOCAL_VERSION, Live, Origin,
+    };
+
+    let site = tempfile::tempdir().expect("tempdir");
+    std::fs::write(site.path().join("index.html"), "<!doctype html>".repeat(64)).unwrap();
+    let wasm = "app-9f3c2a1b4d5e6f70_bg.wasm";
+    std::fs::write(site.path().join(wasm), vec![7u8; 100_000]).unwrap();
+    let edge = Edge::new(
+        EdgeConfig {
+            code: code.to_string(),
+            routing: "spa".into(),
+            precompress: vec!["wasm".into()],
+            headers: vec![("x-content-type-options".into(), "nosniff".into())],
+            origin: Origin::Dir {
+                root: std::fs::canonicalize(site.path()).unwrap(),
+            },
+            live: Live::Fixed(LOCAL_VERSION.into()),
+        },
+        Box::new(|_| {}),
+        Box::new(|_| {}),
+    )
+    .expect("edge");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    runtime.spawn(server::run(
+        listener,
+        std::sync::Arc::new(edge),
+        std::future::pending(),
+    ));
+    let agent = ureq::agent();
+    for (label, path) in [
+        ("deep link -> index.html (1 KB)", "/some/route".to_string()),
+        ("hashed wasm (100 KB)", format!("/{wasm}")),
+    ] {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        let get = || {
+            let mut r = agent.get(&url).call().expect("GET");
+            r.body_mut().read_to_vec().expect("body").len()
+        };
+        for _ in 0..50 {
+            get();
+        }
+        let n = 2_000;
+        let mut times: Vec<f64> = (0..n)
+            .map(|_| {
+                let t = Instant::now();
+                get();
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "local edge, {label}: p50 {:.0} µs, p99 {:.0} µs over {n} sequential requests",
+            times[n / 2] * 1e6,
+            times[n * 99 / 100] * 1e6
+        );
+    }
 }

@@ -153,6 +153,17 @@ pub enum Command {
         after_help = "Examples:\n  cargo cloudfront-host buildspec\n  cargo cloudfront-host buildspec -p web --output buildspec.yml\n  cargo cloudfront-host buildspec --format json | jq -r .buildspec"
     )]
     Buildspec(BuildspecArgs),
+
+    /// Serve the site locally through the same edge function, headers and routing as CloudFront
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host serve                       # the built site (build.output_dir)\n  cargo cloudfront-host serve --dir dist --port 0   # any free port; the URL is printed\n  cargo cloudfront-host serve --live                # the live version, from the bucket\n  cargo cloudfront-host serve --version 1a2b3c4d5e6f\n  cargo cloudfront-host serve --host                # reachable from other machines (0.0.0.0)\n\n\
+                      Each request runs the site's viewer-request function (cf-functions/viewer-request.js with\n\
+                      the constants deploy gives it) in an embedded JavaScript engine, then answers from the\n\
+                      rewritten path with the distribution's Content-Type, Cache-Control, Content-Encoding and\n\
+                      security headers. Prints the URL, then one line per request: method, path, rewritten\n\
+                      path, status. Ctrl-C stops it."
+    )]
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -310,4 +321,33 @@ pub struct BuildspecArgs {
     /// Write the buildspec to this file instead of printing it
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Serve this built site directory as one version (default: the `build.output_dir` setting)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["live", "version_id"])]
+    pub dir: Option<PathBuf>,
+
+    /// Serve from the bucket: the live version, following the live pointer when it changes
+    #[arg(long, conflicts_with = "version_id")]
+    pub live: bool,
+
+    /// Serve this published version from the bucket, as if it were live
+    #[arg(long = "version", value_name = "ID")]
+    pub version_id: Option<String>,
+
+    /// Port to listen on; 0 picks a free one
+    #[arg(long, value_name = "PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// Address to listen on; `--host` alone means 0.0.0.0 (every interface)
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_value = "127.0.0.1",
+        default_missing_value = "0.0.0.0"
+    )]
+    pub host: std::net::IpAddr,
 }

@@ -58,7 +58,7 @@ pub(crate) fn pipeline_spec(project: &Project, ui: &Ui) -> anyhow::Result<Option
 }
 
 pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Result<()> {
-    let project = Project::load(global, Vec::new(), Vec::new(), ui).await?;
+    let project = super::load_detected(global, ui).await?;
     if args.dry_run {
         return super::plan::print_plan(&project, ui).await;
     }

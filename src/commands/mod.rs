@@ -7,6 +7,7 @@ pub mod init;
 pub mod plan;
 pub mod publish;
 pub mod rollback;
+pub mod serve;
 pub mod show;
 pub mod status;
 pub mod upload;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<()> {
         Command::Buildspec(args) => buildspec::run(&cli.global, args, ui).await,
         Command::Status(args) => status::run(&cli.global, args, ui).await,
         Command::Upload => upload::run(&cli.global, ui).await,
+        Command::Serve(args) => serve::run(&cli.global, args, ui).await,
     }
 }
 
@@ -67,6 +69,28 @@ fn target_from_env() -> Option<crate::release::Target> {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Reported(pub String);
+
+/// The project with detection filling what metadata leaves out (routing, build, output dir),
+/// as `buildspec` does. Metadata always wins; a failed detection is fine when it is complete.
+pub(crate) async fn load_detected(
+    global: &crate::cli::GlobalArgs,
+    ui: &Ui,
+) -> anyhow::Result<crate::project::Project> {
+    use anyhow::Context as _;
+    let workspace = crate::workspace::Workspace::discover(
+        global.manifest_path.as_deref(),
+        global.package.as_deref(),
+    )?;
+    let cwd = std::env::current_dir().context("the current directory is not accessible")?;
+    let root = workspace.as_ref().map_or(cwd, |w| w.root.clone());
+    let found = init::detect_project(&root, workspace.as_ref(), None, None, None, ui);
+    let mut global = global.clone();
+    if global.package.is_none() && global.manifest_path.is_none() {
+        global.package = found.as_ref().ok().and_then(|d| d.package.clone());
+    }
+    let layer = found.as_ref().map(crate::detect::layer).unwrap_or_default();
+    crate::project::Project::load(&global, Vec::new(), layer, ui).await
+}
 
 /// The AWS clients, the account and the resource names of a project.
 pub(crate) async fn connect(

@@ -6,7 +6,7 @@ use crate::project::Project;
 use crate::ui::Ui;
 
 pub async fn run(global: &GlobalArgs, ui: &Ui) -> anyhow::Result<()> {
-    let project = Project::load(global, Vec::new(), Vec::new(), ui).await?;
+    let project = super::load_detected(global, ui).await?;
     print_plan(&project, ui).await
 }
 

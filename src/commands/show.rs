@@ -10,11 +10,13 @@ use crate::settings::{Diagnostic, Origin, Value};
 use crate::ui::Ui;
 
 pub async fn run(global: &GlobalArgs, args: &ShowArgs, ui: &Ui) -> anyhow::Result<()> {
-    let project = Project::load(global, Vec::new(), Vec::new(), ui).await?;
     if args.settings {
+        let project = Project::load(global, Vec::new(), Vec::new(), ui).await?;
         show_settings(&project, ui);
         return Ok(());
     }
+    // What deploy would use: detection fills what metadata leaves out.
+    let project = super::load_detected(global, ui).await?;
     show_project(&project, ui).await
 }
 

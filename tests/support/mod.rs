@@ -215,3 +215,19 @@ pub async fn create_bucket(aws: &Aws, bucket: &str, region: &str) {
         .await
         .unwrap_or_else(|e| panic!("create bucket {bucket}: {e:?}"));
 }
+
+/// The environment `cli_offline()` gives the binary, for tests that spawn it themselves
+/// without an emulator.
+pub fn offline_env() -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| {
+            ["PATH", "HOME", "CARGO_HOME", "RUSTUP_HOME", "TMPDIR"].contains(&k.as_str())
+        })
+        .collect();
+    env.extend(
+        ISOLATED_ENV
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    env
+}
