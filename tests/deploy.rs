@@ -71,42 +71,10 @@ impl Project {
         actions(&self.json(&args)["changes"])
     }
 
-    async fn find_distribution(&self) -> Option<(String, DistributionConfig, String)> {
+    /// (id, arn) of every distribution tagged with this project's stack.
+    async fn owned_distribution_ids(&self) -> Vec<(String, String)> {
         let list = self.cf.list_distributions().send().await.unwrap();
-        for s in list.distribution_list().unwrap().items() {
-            let tags = self
-                .cf
-                .list_tags_for_resource()
-                .resource(s.arn())
-                .send()
-                .await
-                .unwrap();
-            let owned = tags.tags().is_some_and(|t| {
-                t.items().iter().any(|t| {
-                    t.key() == "cloudfront-host:stack" && t.value() == Some(self.names.stack_id())
-                })
-            });
-            if owned {
-                let got = self
-                    .cf
-                    .get_distribution_config()
-                    .id(s.id())
-                    .send()
-                    .await
-                    .unwrap();
-                return Some((
-                    s.id().to_string(),
-                    got.distribution_config().unwrap().clone(),
-                    s.arn().to_string(),
-                ));
-            }
-        }
-        None
-    }
-
-    async fn owned_distributions(&self) -> usize {
-        let list = self.cf.list_distributions().send().await.unwrap();
-        let mut n = 0;
+        let mut out = Vec::new();
         for s in list.distribution_list().unwrap().items() {
             let tags = self
                 .cf
@@ -120,10 +88,26 @@ impl Project {
                     t.key() == "cloudfront-host:stack" && t.value() == Some(self.names.stack_id())
                 })
             }) {
-                n += 1;
+                out.push((s.id().to_string(), s.arn().to_string()));
             }
         }
-        n
+        out
+    }
+
+    async fn find_distribution(&self) -> Option<(String, DistributionConfig, String)> {
+        let (id, arn) = self.owned_distribution_ids().await.into_iter().next()?;
+        let got = self
+            .cf
+            .get_distribution_config()
+            .id(&id)
+            .send()
+            .await
+            .unwrap();
+        Some((id, got.distribution_config().unwrap().clone(), arn))
+    }
+
+    async fn owned_distributions(&self) -> usize {
+        self.owned_distribution_ids().await.len()
     }
 
     async fn cache_policy(&self) -> Option<(String, CachePolicyConfig)> {

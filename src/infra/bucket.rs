@@ -342,14 +342,13 @@ pub async fn converge_policy(stack: &mut Stack<'_>, mode: Mode) -> Result<Change
 pub async fn destroy(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let bucket = stack.names.bucket();
     if !exists(stack).await? {
-        return Ok(Change::new(RESOURCE, &bucket, Action::None, "already gone"));
+        return Ok(Change::gone(RESOURCE, &bucket));
     }
     if !owned(stack).await? {
-        return Ok(Change::new(
+        return Ok(Change::left_alone(
             RESOURCE,
             &bucket,
-            Action::None,
-            "not tagged as this project's: left alone",
+            "not tagged as this project's",
         ));
     }
     if mode == Mode::Apply {

@@ -135,15 +135,10 @@ pub async fn converge_oac(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, I
 pub async fn destroy_oac(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let name = stack.names.origin_access_control();
     let Some(actual) = find_oac(stack, &name).await? else {
-        return Ok(Change::new(OAC, &name, Action::None, "already gone"));
+        return Ok(Change::gone(OAC, &name));
     };
     if !stack.owns_comment(actual.config.description()) {
-        return Ok(Change::new(
-            OAC,
-            &name,
-            Action::None,
-            "not this project's: left alone",
-        ));
+        return Ok(Change::left_alone(OAC, &name, "not this project's"));
     }
     if mode == Mode::Apply {
         stack
@@ -155,12 +150,7 @@ pub async fn destroy_oac(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, In
             .await
             .map_err(|e| aws_err(format!("delete origin access control {name}"), &e))?;
     }
-    Ok(Change::new(
-        OAC,
-        &name,
-        Action::Delete,
-        "owned by this project",
-    ))
+    Ok(Change::removed(OAC, &name))
 }
 
 /// The IDs the distribution refers to; `None` where the resource is yet to be created.
@@ -692,12 +682,7 @@ pub async fn destroy(
     wait: &WaitOptions,
 ) -> Result<Change, InfraError> {
     let Some(found) = find(stack).await? else {
-        return Ok(Change::new(
-            DISTRIBUTION,
-            "(none)",
-            Action::None,
-            "already gone",
-        ));
+        return Ok(Change::gone(DISTRIBUTION, "(none)"));
     };
     if mode == Mode::Plan {
         return Ok(Change::new(

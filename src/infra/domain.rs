@@ -196,43 +196,64 @@ async fn find_certificate(
     }
 }
 
-/// The public hosted zone holding `name`: `domain.hosted_zone_id`, else the longest zone name
-/// that `name` ends with.
-async fn zone_for(
-    stack: &Stack<'_>,
-    domains: &Domains,
-    name: &str,
-) -> Result<Option<String>, InfraError> {
-    if let Some(id) = &domains.hosted_zone_id {
-        return Ok(Some(id.trim_start_matches("/hostedzone/").to_string()));
-    }
-    let r53 = stack.aws.route53();
-    let mut best: Option<(usize, String)> = None;
-    let mut marker = None;
-    loop {
-        let page = r53
-            .list_hosted_zones()
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| aws_err("list Route 53 hosted zones", &e))?;
-        for zone in page.hosted_zones() {
-            if zone.config().is_some_and(|c| c.private_zone()) {
-                continue;
-            }
-            let zone_name = zone.name().trim_end_matches('.').to_ascii_lowercase();
-            let inside = name == zone_name || name.ends_with(&format!(".{zone_name}"));
-            if inside && best.as_ref().is_none_or(|(len, _)| zone_name.len() > *len) {
-                best = Some((
-                    zone_name.len(),
+/// Where the names live in Route 53: the zone `domain.hosted_zone_id` names, else the
+/// account's public zones, listed once per step.
+struct Zones {
+    fixed: Option<String>,
+    /// (zone name without the trailing dot, zone id)
+    public: Vec<(String, String)>,
+}
+
+impl Zones {
+    async fn load(stack: &Stack<'_>, domains: &Domains) -> Result<Self, InfraError> {
+        if let Some(id) = &domains.hosted_zone_id {
+            return Ok(Zones {
+                fixed: Some(id.trim_start_matches("/hostedzone/").to_string()),
+                public: Vec::new(),
+            });
+        }
+        let r53 = stack.aws.route53();
+        let mut public = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = r53
+                .list_hosted_zones()
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| aws_err("list Route 53 hosted zones", &e))?;
+            for zone in page.hosted_zones() {
+                if zone.config().is_some_and(|c| c.private_zone()) {
+                    continue;
+                }
+                public.push((
+                    zone.name().trim_end_matches('.').to_ascii_lowercase(),
                     zone.id().trim_start_matches("/hostedzone/").to_string(),
                 ));
             }
+            match (page.is_truncated(), page.next_marker()) {
+                (true, Some(m)) => marker = Some(m.to_string()),
+                _ => {
+                    return Ok(Zones {
+                        fixed: None,
+                        public,
+                    });
+                }
+            }
         }
-        match (page.is_truncated(), page.next_marker()) {
-            (true, Some(m)) => marker = Some(m.to_string()),
-            _ => return Ok(best.map(|(_, id)| id)),
+    }
+
+    /// The zone holding `name`: the longest zone name it ends with (walking up the name).
+    fn of(&self, name: &str) -> Option<String> {
+        if let Some(id) = &self.fixed {
+            return Some(id.clone());
         }
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        self.public
+            .iter()
+            .filter(|(zone, _)| name == *zone || name.ends_with(&format!(".{zone}")))
+            .max_by_key(|(zone, _)| zone.len())
+            .map(|(_, id)| id.clone())
     }
 }
 
@@ -391,16 +412,10 @@ pub async fn converge_certificate(stack: &mut Stack<'_>, mode: Mode) -> Result<C
     let detail = wait_for_records(stack, &arn).await?;
     let records = validation_records(&detail);
     // Validation records go where each name's zone is; names outside Route 53 get printed.
+    let zones = Zones::load(stack, &domains).await?;
     let mut external = Vec::new();
     for (name, value) in &records {
-        let host = name.trim_end_matches('.');
-        let owner = domains
-            .names
-            .iter()
-            .find(|n| host.ends_with(n.as_str()))
-            .cloned()
-            .unwrap_or_else(|| main.clone());
-        match zone_for(stack, &domains, &owner).await? {
+        match zones.of(name) {
             Some(zone) => {
                 change(
                     stack,
@@ -625,11 +640,12 @@ pub async fn converge_dns(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, I
             "A and AAAA aliases, once the distribution serves the names",
         ));
     };
+    let zones = Zones::load(stack, &domains).await?;
     let mut missing = Vec::new();
     let mut taken = Vec::new();
     let mut external = Vec::new();
     for name in &domains.names {
-        let Some(zone) = zone_for(stack, &domains, name).await? else {
+        let Some(zone) = zones.of(name) else {
             external.push(name.clone());
             continue;
         };
@@ -717,9 +733,10 @@ pub async fn destroy_dns(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, In
             "no distribution to point at",
         ));
     };
+    let zones = Zones::load(stack, &domains).await?;
     let mut ours = Vec::new();
     for name in &domains.names {
-        let Some(zone) = zone_for(stack, &domains, name).await? else {
+        let Some(zone) = zones.of(name) else {
             continue;
         };
         for kind in [RrType::A, RrType::Aaaa] {
@@ -766,32 +783,19 @@ pub async fn destroy_certificate(stack: &mut Stack<'_>, mode: Mode) -> Result<Ch
         ));
     };
     let Some(found) = find_certificate(stack, &domains.names).await? else {
-        return Ok(Change::new(
-            CERTIFICATE,
-            domains.main(),
-            Action::None,
-            "already gone",
-        ));
+        return Ok(Change::gone(CERTIFICATE, domains.main()));
     };
     if !found.ours {
-        return Ok(Change::new(
+        return Ok(Change::left_alone(
             CERTIFICATE,
             &found.arn,
-            Action::None,
-            "not requested by this project: left alone",
+            "not requested by this project",
         ));
     }
     if mode == Mode::Apply {
+        let zones = Zones::load(stack, &domains).await?;
         for (name, value) in validation_records(&found.detail) {
-            let host = name.trim_end_matches('.').to_string();
-            let owner = domains
-                .names
-                .iter()
-                .find(|n| host.ends_with(n.as_str()))
-                .cloned();
-            if let Some(owner) = owner
-                && let Some(zone) = zone_for(stack, &domains, &owner).await?
-            {
+            if let Some(zone) = zones.of(&name) {
                 // Gone already is fine: someone may have cleaned up by hand.
                 let _ = change(
                     stack,
@@ -824,9 +828,10 @@ pub async fn dns_status(stack: &Stack<'_>) -> Result<Vec<(String, Option<bool>)>
         return Ok(Vec::new());
     };
     let target = stack.ids.distribution_domain.clone();
+    let zones = Zones::load(stack, &domains).await?;
     let mut out = Vec::new();
     for name in &domains.names {
-        let state = match zone_for(stack, &domains, name).await? {
+        let state = match zones.of(name) {
             Some(zone) => Some(
                 current(stack, &zone, name, RrType::A, target.as_deref()).await? == Pointing::ToUs,
             ),

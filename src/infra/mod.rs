@@ -70,6 +70,36 @@ where
     }
 }
 
+/// Calls `call` again while `propagating` says a role created seconds ago is not usable yet
+/// (IAM is eventually consistent): up to 6 retries, 2 s doubling to 10 s.
+pub(crate) async fn retry_while_role_propagates<T, E, R, F, Fut>(
+    action: &str,
+    mut call: F,
+    propagating: impl Fn(&aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool,
+) -> Result<T, InfraError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<
+            Output = Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+        >,
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let mut delay = Duration::from_secs(2);
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Ok(out) => return Ok(out),
+            Err(e) if attempt < 6 && propagating(&e) => {
+                attempt += 1;
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(aws_err(action, &e)),
+        }
+    }
+}
+
 /// The HTTP status of a failed call, when the service answered at all.
 pub(crate) fn http_status<E>(
     err: &aws_smithy_runtime_api::client::result::SdkError<
@@ -79,6 +109,8 @@ pub(crate) fn http_status<E>(
 ) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
+
+const LEFT_ALONE: &str = ": left alone";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -120,6 +152,22 @@ impl Change {
     }
     fn none(resource: &'static str, name: &str) -> Self {
         Change::new(resource, name, Action::None, "up to date")
+    }
+    /// `delete` found nothing of that name.
+    fn gone(resource: &'static str, name: &str) -> Self {
+        Change::new(resource, name, Action::None, "already gone")
+    }
+    /// `delete` found a resource of that name without this project's marks (`why` says which).
+    fn left_alone(resource: &'static str, name: &str, why: &str) -> Self {
+        Change::new(resource, name, Action::None, format!("{why}{LEFT_ALONE}"))
+    }
+    /// Made by [`Change::left_alone`].
+    fn is_left_alone(&self) -> bool {
+        self.action == Action::None && self.reason.ends_with(LEFT_ALONE)
+    }
+    /// `delete` removes (or removed) a resource proven to be this project's.
+    fn removed(resource: &'static str, name: &str) -> Self {
+        Change::new(resource, name, Action::Delete, "owned by this project")
     }
     /// `update` with the differences as the reason, or `none` when there are none.
     fn from_differences(resource: &'static str, name: &str, differences: &[String]) -> Self {
@@ -352,7 +400,7 @@ impl<'a> Stack<'a> {
         macro_rules! optional_step {
             ($f:expr) => {{
                 let change = $f.await?;
-                if change.action != Action::None || change.reason.starts_with("not ") {
+                if change.action != Action::None || change.is_left_alone() {
                     if mode == Mode::Apply {
                         progress(&change);
                     }

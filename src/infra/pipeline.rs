@@ -578,19 +578,13 @@ pub async fn destroy_artifact_bucket(
 ) -> Result<Change, InfraError> {
     let bucket = stack.names.artifact_bucket();
     if !super::bucket::exists_named(stack, &bucket).await? {
-        return Ok(Change::new(
-            ARTIFACTS,
-            &bucket,
-            Action::None,
-            "already gone",
-        ));
+        return Ok(Change::gone(ARTIFACTS, &bucket));
     }
     if !super::bucket::owned_named(stack, &bucket).await? {
-        return Ok(Change::new(
+        return Ok(Change::left_alone(
             ARTIFACTS,
             &bucket,
-            Action::None,
-            "not tagged as this project's: left alone",
+            "not tagged as this project's",
         ));
     }
     if mode == Mode::Apply {
@@ -725,14 +719,13 @@ pub async fn destroy_log_group(stack: &mut Stack<'_>, mode: Mode) -> Result<Chan
     let scope = Scope::of(stack);
     let name = scope.log_group.clone();
     if describe_log_group(stack, &name).await?.is_none() {
-        return Ok(Change::new(LOG_GROUP, &name, Action::None, "already gone"));
+        return Ok(Change::gone(LOG_GROUP, &name));
     }
     if !log_group_owned(stack, &scope).await? {
-        return Ok(Change::new(
+        return Ok(Change::left_alone(
             LOG_GROUP,
             &name,
-            Action::None,
-            "not tagged as this project's: left alone",
+            "not tagged as this project's",
         ));
     }
     if mode == Mode::Apply {
@@ -934,14 +927,13 @@ async fn destroy_role(
     name: String,
 ) -> Result<Change, InfraError> {
     let Some(actual) = read_role(stack, &name).await? else {
-        return Ok(Change::new(resource, &name, Action::None, "already gone"));
+        return Ok(Change::gone(resource, &name));
     };
     if !actual.owned {
-        return Ok(Change::new(
+        return Ok(Change::left_alone(
             resource,
             &name,
-            Action::None,
-            "not tagged as this project's: left alone",
+            "not tagged as this project's",
         ));
     }
     if mode == Mode::Apply {
@@ -982,12 +974,7 @@ async fn destroy_role(
             .await
             .map_err(|e| aws_err(format!("delete role {name}"), &e))?;
     }
-    Ok(Change::new(
-        resource,
-        &name,
-        Action::Delete,
-        "owned by this project",
-    ))
+    Ok(Change::removed(resource, &name))
 }
 
 pub async fn destroy_build_role(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
@@ -1245,37 +1232,30 @@ async fn create_project_retrying(
     request: aws_sdk_codebuild::operation::create_project::builders::CreateProjectFluentBuilder,
     name: &str,
 ) -> Result<(), InfraError> {
-    let mut delay = Duration::from_secs(2);
-    for attempt in 0.. {
-        match request.clone().send().await {
-            Ok(_) => return Ok(()),
-            Err(e)
-                if attempt < 6
-                    && e.as_service_error().is_some_and(|s| {
-                        s.is_invalid_input_exception()
-                            && s.to_string().to_ascii_lowercase().contains("role")
-                    }) =>
-            {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            Err(e) => return Err(aws_err(format!("create CodeBuild project {name}"), &e)),
-        }
-    }
-    unreachable!()
+    super::retry_while_role_propagates(
+        &format!("create CodeBuild project {name}"),
+        || request.clone().send(),
+        |e| {
+            e.as_service_error().is_some_and(|s| {
+                s.is_invalid_input_exception()
+                    && s.to_string().to_ascii_lowercase().contains("role")
+            })
+        },
+    )
+    .await
+    .map(|_| ())
 }
 
 pub async fn destroy_project(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let name = stack.names.codebuild_project();
     let Some((_, owned)) = read_project(stack, &name).await? else {
-        return Ok(Change::new(PROJECT, &name, Action::None, "already gone"));
+        return Ok(Change::gone(PROJECT, &name));
     };
     if !owned {
-        return Ok(Change::new(
+        return Ok(Change::left_alone(
             PROJECT,
             &name,
-            Action::None,
-            "not tagged as this project's: left alone",
+            "not tagged as this project's",
         ));
     }
     if mode == Mode::Apply {
@@ -1288,12 +1268,7 @@ pub async fn destroy_project(stack: &mut Stack<'_>, mode: Mode) -> Result<Change
             .await
             .map_err(|e| aws_err(format!("delete CodeBuild project {name}"), &e))?;
     }
-    Ok(Change::new(
-        PROJECT,
-        &name,
-        Action::Delete,
-        "owned by this project",
-    ))
+    Ok(Change::removed(PROJECT, &name))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1647,42 +1622,34 @@ async fn create_pipeline_retrying(
     tags: Vec<aws_sdk_codepipeline::types::Tag>,
     name: &str,
 ) -> Result<(), InfraError> {
-    let mut delay = Duration::from_secs(2);
-    for attempt in 0.. {
-        match cp
-            .create_pipeline()
-            .pipeline(declaration.clone())
-            .set_tags(Some(tags.clone()))
-            .send()
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(e)
-                if attempt < 6
-                    && e.as_service_error().is_some_and(|s| {
-                        s.is_invalid_structure_exception() && s.to_string().contains("AssumeRole")
-                    }) =>
-            {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            Err(e) => return Err(aws_err(format!("create pipeline {name}"), &e)),
-        }
-    }
-    unreachable!()
+    super::retry_while_role_propagates(
+        &format!("create pipeline {name}"),
+        || {
+            cp.create_pipeline()
+                .pipeline(declaration.clone())
+                .set_tags(Some(tags.clone()))
+                .send()
+        },
+        |e| {
+            e.as_service_error().is_some_and(|s| {
+                s.is_invalid_structure_exception() && s.to_string().contains("AssumeRole")
+            })
+        },
+    )
+    .await
+    .map(|_| ())
 }
 
 pub async fn destroy_pipeline(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let name = stack.names.pipeline();
     let Some((_, owned)) = read_pipeline(stack, &name).await? else {
-        return Ok(Change::new(PIPELINE, &name, Action::None, "already gone"));
+        return Ok(Change::gone(PIPELINE, &name));
     };
     if !owned {
-        return Ok(Change::new(
+        return Ok(Change::left_alone(
             PIPELINE,
             &name,
-            Action::None,
-            "not tagged as this project's: left alone",
+            "not tagged as this project's",
         ));
     }
     if mode == Mode::Apply {
@@ -1695,12 +1662,7 @@ pub async fn destroy_pipeline(stack: &mut Stack<'_>, mode: Mode) -> Result<Chang
             .await
             .map_err(|e| aws_err(format!("delete pipeline {name}"), &e))?;
     }
-    Ok(Change::new(
-        PIPELINE,
-        &name,
-        Action::Delete,
-        "owned by this project",
-    ))
+    Ok(Change::removed(PIPELINE, &name))
 }
 
 /// Starts an execution; `version` and `object_version` pin an S3-source run to one upload.

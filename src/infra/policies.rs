@@ -438,15 +438,10 @@ pub async fn converge_headers(stack: &mut Stack<'_>, mode: Mode) -> Result<Chang
 pub async fn destroy_cache(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let name = stack.names.cache_policy();
     let Some((id, etag, actual)) = find_cache(stack, &name).await? else {
-        return Ok(Change::new(CACHE, &name, Action::None, "already gone"));
+        return Ok(Change::gone(CACHE, &name));
     };
     if !stack.owns_comment(actual.comment()) {
-        return Ok(Change::new(
-            CACHE,
-            &name,
-            Action::None,
-            "not this project's: left alone",
-        ));
+        return Ok(Change::left_alone(CACHE, &name, "not this project's"));
     }
     if mode == Mode::Apply {
         stack
@@ -458,26 +453,16 @@ pub async fn destroy_cache(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, 
             .await
             .map_err(|e| aws_err(format!("delete cache policy {name}"), &e))?;
     }
-    Ok(Change::new(
-        CACHE,
-        &name,
-        Action::Delete,
-        "owned by this project",
-    ))
+    Ok(Change::removed(CACHE, &name))
 }
 
 pub async fn destroy_headers(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let name = stack.names.headers_policy();
     let Some((id, etag, actual)) = find_headers(stack, &name).await? else {
-        return Ok(Change::new(HEADERS, &name, Action::None, "already gone"));
+        return Ok(Change::gone(HEADERS, &name));
     };
     if !stack.owns_comment(actual.comment()) {
-        return Ok(Change::new(
-            HEADERS,
-            &name,
-            Action::None,
-            "not this project's: left alone",
-        ));
+        return Ok(Change::left_alone(HEADERS, &name, "not this project's"));
     }
     if mode == Mode::Apply {
         stack
@@ -489,12 +474,7 @@ pub async fn destroy_headers(stack: &mut Stack<'_>, mode: Mode) -> Result<Change
             .await
             .map_err(|e| aws_err(format!("delete response headers policy {name}"), &e))?;
     }
-    Ok(Change::new(
-        HEADERS,
-        &name,
-        Action::Delete,
-        "owned by this project",
-    ))
+    Ok(Change::removed(HEADERS, &name))
 }
 
 #[cfg(test)]

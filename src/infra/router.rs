@@ -369,15 +369,10 @@ async fn publish(stack: &Stack<'_>, name: &str, etag: &str) -> Result<(), InfraE
 pub async fn destroy_function(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let name = stack.names.function();
     let Some(actual) = read_function(stack, &name).await? else {
-        return Ok(Change::new(FUNCTION, &name, Action::None, "already gone"));
+        return Ok(Change::gone(FUNCTION, &name));
     };
     if !stack.owns_comment(actual.dev_config.as_ref().map(|c| c.comment())) {
-        return Ok(Change::new(
-            FUNCTION,
-            &name,
-            Action::None,
-            "not this project's: left alone",
-        ));
+        return Ok(Change::left_alone(FUNCTION, &name, "not this project's"));
     }
     if mode == Mode::Apply {
         stack
@@ -389,26 +384,16 @@ pub async fn destroy_function(stack: &mut Stack<'_>, mode: Mode) -> Result<Chang
             .await
             .map_err(|e| aws_err(format!("delete function {name}"), &e))?;
     }
-    Ok(Change::new(
-        FUNCTION,
-        &name,
-        Action::Delete,
-        "owned by this project",
-    ))
+    Ok(Change::removed(FUNCTION, &name))
 }
 
 pub async fn destroy_kvs(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let name = stack.names.kvs();
     let Some(store) = describe_kvs(stack, &name).await? else {
-        return Ok(Change::new(KVS, &name, Action::None, "already gone"));
+        return Ok(Change::gone(KVS, &name));
     };
     if !stack.owns_comment(store.comment.as_deref()) {
-        return Ok(Change::new(
-            KVS,
-            &name,
-            Action::None,
-            "not this project's: left alone",
-        ));
+        return Ok(Change::left_alone(KVS, &name, "not this project's"));
     }
     if mode == Mode::Apply {
         stack
