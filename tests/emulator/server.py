@@ -408,6 +408,8 @@ class State:
         self.builds_completed: set[str] = set()
         self.faults: list[dict[str, Any]] = []
         self.held_certificates: set[str] = set()  # ARNs whose status a test set
+        self.requests: list[dict[str, Any]] = []  # the request log (see record_request)
+        self.request_seq = 0
 
 
 S = State()
@@ -1987,6 +1989,41 @@ def public_fault(f: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in f.items() if not k.startswith("_")}
 
 
+READ_PREFIXES = ("Get", "List", "Describe", "BatchGet", "Head")
+REQUEST_LOG_LIMIT = 100_000
+
+
+def operation_of(req: Req) -> str:
+    """The operation name where the protocol carries one (JSON target, query Action), else ''."""
+    if req.target:
+        return req.target.rpartition(".")[2]
+    ct = req.headers.get("Content-Type", "") or ""
+    action = req.q("Action")
+    if not action and ct.startswith("application/x-www-form-urlencoded") and req.sig_service != "s3":
+        action = parse_qs(req.body().decode("utf-8", "replace")).get("Action", [None])[0]
+    return action or ""
+
+
+def record_request(req: Req) -> dict[str, Any]:
+    """Logs every AWS request (never a hook) so tests can count the write calls a command made.
+
+    A call is a write when its operation (JSON target or query Action) is not a Get/List/
+    Describe/BatchGet/Head, or, for REST protocols (S3, CloudFront, Route 53, the KVS data
+    plane), when its method is not GET or HEAD. Entries carry the access key id so a test that
+    runs the CLI with its own key sees only its own calls in the shared emulator."""
+    op = operation_of(req)
+    write = (not op.startswith(READ_PREFIXES)) if op else req.method not in ("GET", "HEAD")
+    with LOCK:
+        S.request_seq += 1
+        entry = {"seq": S.request_seq, "method": req.method, "path": req.raw_path, "query": req.query,
+                 "service": req.sig_service, "operation": op, "access_key": req.access_key,
+                 "write": write, "status": None}
+        S.requests.append(entry)
+        if len(S.requests) > REQUEST_LOG_LIMIT:
+            del S.requests[: len(S.requests) - REQUEST_LOG_LIMIT]
+    return entry
+
+
 def handle_hooks(app: "EmulatorApp", req: Req) -> Resp:
     path = req.path.rstrip("/")
     method = req.method
@@ -1999,6 +2036,16 @@ def handle_hooks(app: "EmulatorApp", req: Req) -> Resp:
         moto_api_backend.reset()
         reset_state()
         return json_resp({"status": "reset"})
+    if path == "/_emulator/requests":
+        with LOCK:
+            if method == "DELETE":
+                n = len(S.requests)
+                S.requests.clear()
+                return json_resp({"cleared": n})
+            if method == "GET":
+                key, since = req.q("access_key"), int(req.q("since") or 0)
+                return json_resp({"requests": [dict(r) for r in S.requests
+                                               if r["seq"] > since and (key is None or r["access_key"] == key)]})
     body = req.json() if method in ("POST", "PUT") else {}
     account = body.get("account") or DEFAULT_ACCOUNT_ID
     with LOCK:
@@ -2187,6 +2234,7 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         req = Req(environ)
+        respond = start_response
         try:
             if req.path.startswith("/_emulator/"):
                 return handle_hooks(self, req)(start_response)
@@ -2197,24 +2245,31 @@ class EmulatorApp:
                 return Resp(status, body, headers)(start_response)
             if req.path.startswith("/moto-api") or req.path == "/favicon.ico":
                 return self.moto(environ, start_response)
+            entry = record_request(req)
+
+            def logged(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+                entry["status"] = int(status.split()[0])
+                return start_response(status, headers, exc_info)
+
+            respond = logged
             if S.faults:
                 f = take_fault(req)
                 if f is not None:
-                    return error_resp(protocol_of(req), f["status"], f["code"], f["message"])(start_response)
+                    return error_resp(protocol_of(req), f["status"], f["code"], f["message"])(respond)
             resp = self.route(req)
             if resp is not None:
-                return resp(start_response)
+                return resp(respond)
             if req.target and req.target.rpartition(".")[0].rsplit(".", 1)[-1] in TARGET_SERVICES:
                 status, headers, body = self.call_moto(environ)
-                return Resp(status, normalise_json_response(req, status, headers, body), headers)(start_response)
-            return self.moto(environ, start_response)
+                return Resp(status, normalise_json_response(req, status, headers, body), headers)(respond)
+            return self.moto(environ, respond)
         except ApiError as e:
-            return error_resp(protocol_of(req), e.status, e.code, e.message)(start_response)
+            return error_resp(protocol_of(req), e.status, e.code, e.message)(respond)
         except Exception as e:  # an emulator bug: answer 500 in the request's protocol, log it
             import traceback
 
             traceback.print_exc()
-            return error_resp(protocol_of(req), 500, "InternalError", f"emulator error: {e!r}")(start_response)
+            return error_resp(protocol_of(req), 500, "InternalError", f"emulator error: {e!r}")(respond)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -730,9 +730,30 @@ def test_acm_and_reset() -> None:
        "reset clears cache policies")
 
 
+def test_request_log() -> None:
+    key = "AKIALOG" + uuid.uuid4().hex[:10].upper()
+    s3 = boto3.client("s3", endpoint_url=EP, region_name="us-east-1", aws_access_key_id=key,
+                      aws_secret_access_key="secret", config=CFG)
+    bucket = "log-" + uuid.uuid4().hex[:12]
+    s3.create_bucket(Bucket=bucket)
+    s3.list_objects_v2(Bucket=bucket)
+    iam = boto3.client("iam", endpoint_url=EP, region_name="us-east-1", aws_access_key_id=key,
+                       aws_secret_access_key="secret", config=CFG)
+    iam.list_roles()
+    log = hook("GET", f"/_emulator/requests?access_key={key}")["requests"]
+    eq([(r["method"], r["write"]) for r in log], [("PUT", True), ("GET", False), ("POST", False)],
+       "one entry per request, writes marked")
+    eq(log[2]["operation"], "ListRoles", "query Action recorded")
+    eq(log[0]["status"], 200, "status recorded")
+    since = log[-1]["seq"]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    later = hook("GET", f"/_emulator/requests?access_key={key}&since={since}")["requests"]
+    eq([r["write"] for r in later], [True], "since= filters")
+
+
 TESTS = [test_health, test_kvs_data_plane, test_cache_policies, test_response_headers_policies, test_functions,
          test_distributions, test_connections, test_pipeline_state, test_codebuild, test_faults,
-         test_bucket_versioning_wire_format, test_acm_and_reset]
+         test_bucket_versioning_wire_format, test_request_log, test_acm_and_reset]
 
 
 def main() -> int:

@@ -231,3 +231,66 @@ pub fn offline_env() -> Vec<(String, String)> {
     );
     env
 }
+
+/// The CLI binary aimed at the emulator, signing with its own access key id, so that the
+/// emulator's request log (`/_emulator/requests`) can tell this run's calls from those of
+/// tests running at the same time. Pair with [`unique`] for the key and [`write_calls`].
+pub fn cli_with_key(access_key: &str) -> assert_cmd::Command {
+    let env = cli_env().into_iter().map(|(k, v)| {
+        if k == "AWS_ACCESS_KEY_ID" {
+            (k, access_key.to_string())
+        } else {
+            (k, v)
+        }
+    });
+    isolated(env)
+}
+
+/// Every AWS request the emulator logged for `access_key` after sequence number `since`
+/// (0: all), oldest first: `{seq, method, path, query, service, operation, write, status}`.
+pub fn requests(access_key: &str, since: u64) -> Vec<serde_json::Value> {
+    let url = format!(
+        "{}/_emulator/requests?access_key={access_key}&since={since}",
+        emulator()
+    );
+    let mut response = ureq::get(&url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let doc: serde_json::Value = response
+        .body_mut()
+        .read_json()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    doc["requests"].as_array().cloned().unwrap_or_default()
+}
+
+/// The write calls (`METHOD path [operation]`) the emulator logged for `access_key` after
+/// `since`: what a command changed in AWS, read from the wire rather than from our own output.
+pub fn write_calls(access_key: &str, since: u64) -> Vec<String> {
+    requests(access_key, since)
+        .iter()
+        .filter(|r| r["write"].as_bool() == Some(true))
+        .map(|r| {
+            format!(
+                "{} {}{} {}",
+                r["method"].as_str().unwrap_or(""),
+                r["path"].as_str().unwrap_or(""),
+                r["query"]
+                    .as_str()
+                    .filter(|q| !q.is_empty())
+                    .map(|q| format!("?{q}"))
+                    .unwrap_or_default(),
+                r["operation"].as_str().unwrap_or("")
+            )
+            .trim_end()
+            .to_string()
+        })
+        .collect()
+}
+
+/// The sequence number of the newest logged request for `access_key` (0 when none).
+pub fn last_request_seq(access_key: &str) -> u64 {
+    requests(access_key, 0)
+        .last()
+        .and_then(|r| r["seq"].as_u64())
+        .unwrap_or(0)
+}
