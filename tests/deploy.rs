@@ -771,3 +771,32 @@ async fn resources_without_the_projects_marks_are_never_touched() {
     assert!(p.cf.get_cache_policy().id(&foreign_id).send().await.is_ok());
     assert!(!p.bucket_exists().await);
 }
+
+impl Project {
+    /// Runs `args` signed with its own access key; returns the write calls it made, read from
+    /// the emulator's request log.
+    fn writes_of(&self, args: &[&str]) -> Vec<String> {
+        let key = support::unique("AKIDWRITES");
+        support::cli_with_key(&key)
+            .current_dir(&self.dir)
+            .args(args)
+            .assert()
+            .success();
+        support::write_calls(&key, 0)
+    }
+}
+
+#[tokio::test]
+async fn a_second_deploy_with_nothing_changed_makes_no_write_call() {
+    // Both routings: `static` adds the error-page behaviour and error answers.
+    for routing in ["static", "spa"] {
+        let p = project(&format!("routing = \"{routing}\"\n")).await;
+        p.run(&["deploy"]).success();
+        let writes = p.writes_of(&["deploy", "--no-publish"]);
+        assert!(
+            writes.is_empty(),
+            "{routing}: a re-deploy with nothing changed wrote:\n{}",
+            writes.join("\n")
+        );
+    }
+}

@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudfront::types::{
-    Aliases, AllowedMethods, CachedMethods, CustomErrorResponse, CustomErrorResponses,
+    Aliases, AllowedMethods, CacheBehavior, CacheBehaviors, CachedMethods, CustomErrorResponse,
+    CustomErrorResponses,
     DefaultCacheBehavior, DistributionConfig, DistributionConfigWithTags, EventType,
     FunctionAssociation, FunctionAssociations, HttpVersion, Method, MinimumProtocolVersion, Origin,
     OriginAccessControlConfig, OriginAccessControlOriginTypes, OriginAccessControlSigningBehaviors,
@@ -164,24 +165,21 @@ struct Refs {
 
 const PENDING: &str = "(to be created)";
 
-/// The distribution as the settings want it. Fields this tool does not manage (logging, WAF,
-/// geo restrictions, extra behaviors) are kept from
-/// `base`, so a deploy never undoes what someone added by hand.
-fn desired_config(
-    stack: &Stack<'_>,
-    refs: &Refs,
-    caller_reference: &str,
-    base: Option<&DistributionConfig>,
-) -> Result<DistributionConfig, InfraError> {
-    let settings = stack.settings;
-    let origin = Origin::builder()
-        .id(ORIGIN_ID)
-        .domain_name(&refs.bucket_domain)
-        .origin_access_control_id(refs.oac.as_deref().unwrap_or(PENDING))
-        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
-        .build()
-        .map_err(build_err)?;
-    let read_only = AllowedMethods::builder()
+/// The managed cache policy `Managed-CachingDisabled` (TTL 0, nothing in the cache key): its
+/// id is the same in every account (CloudFront Developer Guide, "Use managed cache policies").
+pub const CACHING_DISABLED_POLICY: &str = "4135ea2d-6df8-4b16-a52c-6f5efd6e4e6a";
+
+/// The error codes whose answers this tool owns; answers for other codes added by hand stay.
+const MANAGED_ERROR_CODES: [i32; 2] = [403, 404];
+
+/// The path CloudFront fetches the custom error page from (the release code keeps the live
+/// version's copy there), and the path pattern of the behaviour that serves it uncached.
+pub fn error_page_path() -> String {
+    format!("/{}", crate::release::ERROR_PAGE)
+}
+
+fn read_only_methods() -> Result<AllowedMethods, InfraError> {
+    AllowedMethods::builder()
         .quantity(2)
         .items(Method::Get)
         .items(Method::Head)
@@ -194,52 +192,101 @@ fn desired_config(
                 .map_err(build_err)?,
         )
         .build()
+        .map_err(build_err)
+}
+
+fn viewer_request(refs: &Refs) -> Result<FunctionAssociation, InfraError> {
+    FunctionAssociation::builder()
+        .function_arn(&refs.function_arn)
+        .event_type(EventType::ViewerRequest)
+        .build()
+        .map_err(build_err)
+}
+
+/// `current` with the viewer-request association replaced by ours; associations for other
+/// events (a viewer-response function added by hand) stay.
+fn with_our_function(
+    current: Option<&FunctionAssociations>,
+    refs: &Refs,
+) -> Result<FunctionAssociations, InfraError> {
+    let mut items: Vec<FunctionAssociation> = current
+        .map(|f| f.items().to_vec())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a.event_type() != &EventType::ViewerRequest)
+        .collect();
+    items.push(viewer_request(refs)?);
+    FunctionAssociations::builder()
+        .quantity(items.len() as i32)
+        .set_items(Some(items))
+        .build()
+        .map_err(build_err)
+}
+
+/// The behaviour that serves the error page in `static` routing: CloudFront fetches custom
+/// error pages through the behaviour matching their path, without running the function and
+/// under that behaviour's TTLs. With the default behaviour's one-year MinTTL the first copy
+/// (often the placeholder's) would be served for a year; with caching disabled every fetch
+/// reads the live version's copy, which the release code puts at this path on each flip.
+fn error_behavior(refs: &Refs) -> Result<CacheBehavior, InfraError> {
+    CacheBehavior::builder()
+        .path_pattern(error_page_path())
+        .target_origin_id(ORIGIN_ID)
+        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+        .allowed_methods(read_only_methods()?)
+        .compress(false)
+        .cache_policy_id(CACHING_DISABLED_POLICY)
+        .response_headers_policy_id(refs.headers_policy.as_deref().unwrap_or(PENDING))
+        .function_associations(with_our_function(None, refs)?)
+        .build()
+        .map_err(build_err)
+}
+
+/// The distribution as the settings want it, built from nothing (a new distribution).
+fn fresh_config(
+    stack: &Stack<'_>,
+    refs: &Refs,
+    caller_reference: &str,
+) -> Result<DistributionConfig, InfraError> {
+    let settings = stack.settings;
+    let origin = Origin::builder()
+        .id(ORIGIN_ID)
+        .domain_name(&refs.bucket_domain)
+        .origin_access_control_id(refs.oac.as_deref().unwrap_or(PENDING))
+        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+        .build()
         .map_err(build_err)?;
     let behavior = DefaultCacheBehavior::builder()
         .target_origin_id(ORIGIN_ID)
         .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-        .allowed_methods(read_only)
+        .allowed_methods(read_only_methods()?)
         .compress(true)
         .cache_policy_id(refs.cache_policy.as_deref().unwrap_or(PENDING))
         .response_headers_policy_id(refs.headers_policy.as_deref().unwrap_or(PENDING))
-        .function_associations(
-            FunctionAssociations::builder()
-                .quantity(1)
-                .items(
-                    FunctionAssociation::builder()
-                        .function_arn(&refs.function_arn)
-                        .event_type(EventType::ViewerRequest)
-                        .build()
-                        .map_err(build_err)?,
-                )
-                .build()
-                .map_err(build_err)?,
-        )
+        .function_associations(with_our_function(None, refs)?)
         .build()
         .map_err(build_err)?;
+    let is_static = settings.routing_mode() == "static";
     // `static` routing answers a missing page with the site's 404.html (kept at the bucket
     // root by the publisher: CloudFront fetches error pages without running the function).
-    let errors = if settings.routing_mode() == "static" {
-        let page = |code: i32| {
-            CustomErrorResponse::builder()
-                .error_code(code)
-                .response_code("404")
-                .response_page_path(format!("/{}", crate::release::ERROR_PAGE))
-                .error_caching_min_ttl(ERROR_CACHING_TTL)
-                .build()
-                .map_err(build_err)
-        };
-        CustomErrorResponses::builder()
-            .quantity(2)
-            .items(page(403)?)
-            .items(page(404)?)
-            .build()
-            .map_err(build_err)?
+    let mut errors = Vec::new();
+    if is_static {
+        for code in MANAGED_ERROR_CODES {
+            errors.push(
+                CustomErrorResponse::builder()
+                    .error_code(code)
+                    .response_code("404")
+                    .response_page_path(error_page_path())
+                    .error_caching_min_ttl(ERROR_CACHING_TTL)
+                    .build()
+                    .map_err(build_err)?,
+            );
+        }
+    }
+    let behaviors = if is_static {
+        vec![error_behavior(refs)?]
     } else {
-        CustomErrorResponses::builder()
-            .quantity(0)
-            .build()
-            .map_err(build_err)?
+        Vec::new()
     };
     // A custom domain needs an ISSUED certificate first; until then the CloudFront name only.
     let custom = stack
@@ -282,23 +329,297 @@ fn desired_config(
                 .map_err(build_err)?,
         )
         .default_cache_behavior(behavior)
-        .custom_error_responses(errors)
+        .cache_behaviors(
+            CacheBehaviors::builder()
+                .quantity(behaviors.len() as i32)
+                .set_items((!behaviors.is_empty()).then_some(behaviors))
+                .build()
+                .map_err(build_err)?,
+        )
+        .custom_error_responses(
+            CustomErrorResponses::builder()
+                .quantity(errors.len() as i32)
+                .set_items((!errors.is_empty()).then_some(errors))
+                .build()
+                .map_err(build_err)?,
+        )
         .viewer_certificate(certificate)
         .aliases(aliases)
-        .set_cache_behaviors(base.and_then(|b| b.cache_behaviors().cloned()))
-        .set_origin_groups(base.and_then(|b| b.origin_groups().cloned()))
-        .set_logging(base.and_then(|b| b.logging().cloned()))
-        .set_restrictions(base.and_then(|b| b.restrictions().cloned()))
-        .set_web_acl_id(base.and_then(|b| b.web_acl_id().map(str::to_string)))
-        .set_staging(base.and_then(|b| b.staging()))
-        .set_continuous_deployment_policy_id(
-            base.and_then(|b| b.continuous_deployment_policy_id().map(str::to_string)),
-        )
         .build()
         .map_err(build_err)
 }
 
-/// The managed fields that differ, named for the plan.
+/// The distribution as the settings want it. An update starts from the current configuration
+/// (`base`) and changes only the fields this tool manages, so whatever someone added by hand
+/// (origins, cache behaviours, Lambda@Edge, a viewer-response function, WAF, logging, geo
+/// restrictions, Origin Shield, custom headers on our origin) survives a deploy.
+fn desired_config(
+    stack: &Stack<'_>,
+    refs: &Refs,
+    caller_reference: &str,
+    base: Option<&DistributionConfig>,
+) -> Result<DistributionConfig, InfraError> {
+    let fresh = fresh_config(stack, refs, caller_reference)?;
+    let Some(base) = base else {
+        return Ok(fresh);
+    };
+    let mut c = base.clone();
+    c.comment = fresh.comment.clone();
+    c.enabled = fresh.enabled;
+    c.http_version = fresh.http_version.clone();
+    c.is_ipv6_enabled = fresh.is_ipv6_enabled;
+    c.price_class = fresh.price_class.clone();
+    c.default_root_object = fresh.default_root_object.clone();
+
+    // Our origin: the managed fields only (Origin Shield, timeouts, custom headers stay).
+    let ours = fresh
+        .origins
+        .as_ref()
+        .and_then(|o| o.items.first().cloned())
+        .ok_or_else(|| InfraError::Other("the desired distribution has no origin".into()))?;
+    let mut origins = c.origins.take().map(|o| o.items).unwrap_or_default();
+    match origins.iter_mut().find(|o| o.id == ORIGIN_ID) {
+        Some(o) => {
+            o.domain_name = ours.domain_name;
+            o.origin_access_control_id = ours.origin_access_control_id;
+            o.s3_origin_config = ours.s3_origin_config;
+            o.custom_origin_config = None;
+            o.vpc_origin_config = None;
+        }
+        None => origins.insert(0, ours),
+    }
+    c.origins = Some(
+        Origins::builder()
+            .quantity(origins.len() as i32)
+            .set_items(Some(origins))
+            .build()
+            .map_err(build_err)?,
+    );
+
+    // The default behaviour: ours, but what else it carries (Lambda@Edge, a viewer-response
+    // function, an origin request policy, field-level encryption) stays.
+    let want = fresh
+        .default_cache_behavior
+        .clone()
+        .ok_or_else(|| InfraError::Other("the desired distribution has no behavior".into()))?;
+    c.default_cache_behavior = Some(match c.default_cache_behavior.take() {
+        None => want,
+        Some(mut b) => {
+            b.target_origin_id = want.target_origin_id;
+            b.viewer_protocol_policy = want.viewer_protocol_policy;
+            b.allowed_methods = want.allowed_methods;
+            b.compress = want.compress;
+            b.cache_policy_id = want.cache_policy_id;
+            b.response_headers_policy_id = want.response_headers_policy_id;
+            b.function_associations =
+                Some(with_our_function(b.function_associations.as_ref(), refs)?);
+            clear_legacy_cache_settings(&mut b);
+            b
+        }
+    });
+
+    // Cache behaviours: the error-page one is ours; every other stays as it is.
+    let path = error_page_path();
+    let mut behaviors: Vec<CacheBehavior> = c
+        .cache_behaviors
+        .take()
+        .and_then(|b| b.items)
+        .unwrap_or_default();
+    let wanted = fresh
+        .cache_behaviors
+        .as_ref()
+        .and_then(|b| b.items.as_ref())
+        .and_then(|items| items.first().cloned());
+    let at = behaviors.iter().position(|b| b.path_pattern == path);
+    match (at, wanted) {
+        (Some(i), Some(mut w)) => {
+            // Keep anything added by hand to our behaviour too (Lambda@Edge and the like).
+            let old = &behaviors[i];
+            w.lambda_function_associations = old.lambda_function_associations.clone();
+            w.origin_request_policy_id = old.origin_request_policy_id.clone();
+            w.function_associations = Some(with_our_function(
+                old.function_associations.as_ref(),
+                refs,
+            )?);
+            behaviors[i] = w;
+        }
+        (Some(i), None) => {
+            behaviors.remove(i);
+        }
+        // First in the list: CloudFront matches behaviours in order, and the error page's
+        // path must not fall to a broader pattern added by hand.
+        (None, Some(w)) => behaviors.insert(0, w),
+        (None, None) => {}
+    }
+    c.cache_behaviors = Some(
+        CacheBehaviors::builder()
+            .quantity(behaviors.len() as i32)
+            .set_items((!behaviors.is_empty()).then_some(behaviors))
+            .build()
+            .map_err(build_err)?,
+    );
+
+    // Error answers: ours for 403 and 404; those for other codes stay.
+    let mut errors: Vec<CustomErrorResponse> = c
+        .custom_error_responses
+        .take()
+        .and_then(|e| e.items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| !MANAGED_ERROR_CODES.contains(&e.error_code))
+        .collect();
+    errors.extend(
+        fresh
+            .custom_error_responses
+            .clone()
+            .and_then(|e| e.items)
+            .unwrap_or_default(),
+    );
+    c.custom_error_responses = Some(
+        CustomErrorResponses::builder()
+            .quantity(errors.len() as i32)
+            .set_items((!errors.is_empty()).then_some(errors))
+            .build()
+            .map_err(build_err)?,
+    );
+    c.viewer_certificate = fresh.viewer_certificate.clone();
+    c.aliases = fresh.aliases.clone();
+    Ok(c)
+}
+
+/// A cache policy excludes the legacy per-behaviour cache settings (CloudFront rejects both).
+#[allow(deprecated)]
+fn clear_legacy_cache_settings(b: &mut DefaultCacheBehavior) {
+    b.forwarded_values = None;
+    b.min_ttl = None;
+    b.default_ttl = None;
+    b.max_ttl = None;
+}
+
+/// What this tool manages in a behaviour, in a form that compares the way CloudFront means
+/// it: methods as sets (CloudFront answers `HEAD, GET` for `GET, HEAD`), an omitted
+/// `Compress` as false, only the viewer-request function.
+#[derive(Debug, PartialEq, Eq)]
+struct ManagedBehavior {
+    target: String,
+    viewer_protocol: ViewerProtocolPolicy,
+    compress: bool,
+    methods: Vec<String>,
+    cached_methods: Vec<String>,
+    cache_policy: Option<String>,
+    headers_policy: Option<String>,
+    viewer_request: Vec<String>,
+}
+
+fn method_set<'a>(methods: impl Iterator<Item = &'a Method>) -> Vec<String> {
+    let mut out: Vec<String> = methods.map(|m| m.as_str().to_string()).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn managed_behavior(
+    target: &str,
+    viewer_protocol: &ViewerProtocolPolicy,
+    compress: Option<bool>,
+    methods: Option<&AllowedMethods>,
+    cache_policy: Option<&str>,
+    headers_policy: Option<&str>,
+    functions: Option<&FunctionAssociations>,
+) -> ManagedBehavior {
+    let mut viewer_request: Vec<String> = functions
+        .map(|f| f.items())
+        .unwrap_or_default()
+        .iter()
+        .filter(|a| a.event_type() == &EventType::ViewerRequest)
+        .map(|a| a.function_arn().to_string())
+        .collect();
+    viewer_request.sort();
+    ManagedBehavior {
+        target: target.to_string(),
+        viewer_protocol: viewer_protocol.clone(),
+        compress: compress.unwrap_or(false),
+        methods: method_set(methods.map(|m| m.items()).unwrap_or_default().iter()),
+        cached_methods: method_set(
+            methods
+                .and_then(|m| m.cached_methods())
+                .map(|c| c.items())
+                .unwrap_or_default()
+                .iter(),
+        ),
+        cache_policy: cache_policy.map(str::to_string),
+        headers_policy: headers_policy.map(str::to_string),
+        viewer_request,
+    }
+}
+
+fn default_behavior(c: &DistributionConfig) -> Option<ManagedBehavior> {
+    c.default_cache_behavior().map(|b| {
+        managed_behavior(
+            b.target_origin_id(),
+            b.viewer_protocol_policy(),
+            b.compress(),
+            b.allowed_methods(),
+            b.cache_policy_id(),
+            b.response_headers_policy_id(),
+            b.function_associations(),
+        )
+    })
+}
+
+fn error_page_behavior(c: &DistributionConfig) -> Option<ManagedBehavior> {
+    let path = error_page_path();
+    c.cache_behaviors()
+        .map(|b| b.items())
+        .unwrap_or_default()
+        .iter()
+        .find(|b| b.path_pattern() == path)
+        .map(|b| {
+            managed_behavior(
+                b.target_origin_id(),
+                b.viewer_protocol_policy(),
+                b.compress(),
+                b.allowed_methods(),
+                b.cache_policy_id(),
+                b.response_headers_policy_id(),
+                b.function_associations(),
+            )
+        })
+}
+
+/// The certificate as it matters: CloudFront fills in `MinimumProtocolVersion`,
+/// `SSLSupportMethod` and `CertificateSource` for its default certificate, and
+/// `CloudFrontDefaultCertificate: false` plus `Certificate` for an ACM one.
+#[derive(Debug, PartialEq, Eq)]
+enum ManagedCertificate {
+    CloudFront,
+    Acm {
+        arn: String,
+        ssl: Option<SslSupportMethod>,
+        minimum: Option<MinimumProtocolVersion>,
+    },
+    Other,
+}
+
+fn certificate_of(c: &DistributionConfig) -> ManagedCertificate {
+    let Some(v) = c.viewer_certificate() else {
+        // An omitted certificate is CloudFront's default one.
+        return ManagedCertificate::CloudFront;
+    };
+    match v.acm_certificate_arn().filter(|a| !a.is_empty()) {
+        Some(arn) => ManagedCertificate::Acm {
+            arn: arn.to_string(),
+            ssl: v.ssl_support_method().cloned(),
+            minimum: v.minimum_protocol_version().cloned(),
+        },
+        None if v.iam_certificate_id().is_some_and(|i| !i.is_empty()) => ManagedCertificate::Other,
+        None => ManagedCertificate::CloudFront,
+    }
+}
+
+/// The managed fields that differ, named for the plan. Every comparison is semantic: what
+/// CloudFront returns in its own order or with its defaults filled in is not a difference.
 pub fn differences(desired: &DistributionConfig, actual: &DistributionConfig) -> Vec<String> {
     let mut out = Vec::new();
     let mut check = |what: &str, same: bool| {
@@ -308,20 +629,23 @@ pub fn differences(desired: &DistributionConfig, actual: &DistributionConfig) ->
     };
     check("comment", desired.comment() == actual.comment());
     check("enabled", desired.enabled() == actual.enabled());
+    // Omitted, CloudFront's HTTP version is http2 and IPv6 is on.
     check(
         "HTTP version",
-        desired.http_version() == actual.http_version(),
+        desired.http_version().unwrap_or(&HttpVersion::Http2)
+            == actual.http_version().unwrap_or(&HttpVersion::Http2),
     );
     check(
         "IPv6",
-        desired.is_ipv6_enabled() == actual.is_ipv6_enabled(),
+        desired.is_ipv6_enabled().unwrap_or(true) == actual.is_ipv6_enabled().unwrap_or(true),
     );
-    if desired.price_class() != actual.price_class() {
-        out.push(format!(
-            "price class {} → {}",
-            actual.price_class().map_or("default", |p| p.as_str()),
-            desired.price_class().map_or("default", |p| p.as_str())
-        ));
+    let price = |c: &DistributionConfig| {
+        c.price_class()
+            .map_or("PriceClass_All", |p| p.as_str())
+            .to_string()
+    };
+    if price(desired) != price(actual) {
+        out.push(format!("price class {} → {}", price(actual), price(desired)));
     }
     let mut check = |what: &str, same: bool| {
         if !same {
@@ -330,97 +654,87 @@ pub fn differences(desired: &DistributionConfig, actual: &DistributionConfig) ->
     };
     check(
         "default root object",
-        desired.default_root_object() == actual.default_root_object(),
+        desired.default_root_object().unwrap_or_default()
+            == actual.default_root_object().unwrap_or_default(),
     );
     let origin = |c: &DistributionConfig| {
-        c.origins().map(|o| {
-            o.items()
-                .iter()
-                .map(|o| {
-                    (
-                        o.id().to_string(),
-                        o.domain_name().to_string(),
-                        o.origin_access_control_id().map(str::to_string),
-                    )
-                })
-                .collect::<Vec<_>>()
-        })
+        c.origins()
+            .map(|o| o.items())
+            .unwrap_or_default()
+            .iter()
+            .find(|o| o.id() == ORIGIN_ID)
+            .map(|o| {
+                (
+                    o.domain_name().to_string(),
+                    o.origin_access_control_id()
+                        .filter(|i| !i.is_empty())
+                        .map(str::to_string),
+                )
+            })
     };
     check(
         "origin (bucket, origin access control)",
         origin(desired) == origin(actual),
     );
-    let behavior = |c: &DistributionConfig| {
-        c.default_cache_behavior().map(|b| {
-            (
-                b.target_origin_id().to_string(),
-                b.viewer_protocol_policy().clone(),
-                b.compress(),
-                b.allowed_methods().map(|m| m.items().to_vec()),
-            )
-        })
+    let (want, have) = (default_behavior(desired), default_behavior(actual));
+    let part = |f: fn(&ManagedBehavior) -> String| {
+        want.as_ref().map(f) == have.as_ref().map(f)
     };
     check(
         "default behavior (HTTPS, compression, methods)",
-        behavior(desired) == behavior(actual),
-    );
-    let policies = |c: &DistributionConfig| {
-        c.default_cache_behavior().map(|b| {
-            (
-                b.cache_policy_id().map(str::to_string),
-                b.response_headers_policy_id().map(str::to_string),
+        part(|b| {
+            format!(
+                "{}|{:?}|{}|{:?}|{:?}",
+                b.target, b.viewer_protocol, b.compress, b.methods, b.cached_methods
             )
-        })
-    };
+        }),
+    );
     check(
         "cache or headers policy",
-        policies(desired) == policies(actual),
+        part(|b| format!("{:?}|{:?}", b.cache_policy, b.headers_policy)),
     );
-    let functions = |c: &DistributionConfig| {
-        c.default_cache_behavior()
-            .and_then(|b| b.function_associations())
-            .map(|f| {
-                f.items()
-                    .iter()
-                    .map(|a| (a.function_arn().to_string(), a.event_type().clone()))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    };
     check(
         "viewer-request function",
-        functions(desired) == functions(actual),
+        part(|b| format!("{:?}", b.viewer_request)),
+    );
+    check(
+        "error page behavior (uncached)",
+        error_page_behavior(desired) == error_page_behavior(actual),
     );
     let errors = |c: &DistributionConfig| {
-        c.custom_error_responses()
-            .map(|e| {
-                e.items()
-                    .iter()
-                    .map(|r| {
-                        (
-                            r.error_code(),
-                            r.response_code().map(str::to_string),
-                            r.response_page_path().map(str::to_string),
-                        )
-                    })
-                    .collect::<Vec<_>>()
-            })
+        let mut list: Vec<_> = c
+            .custom_error_responses()
+            .map(|e| e.items())
             .unwrap_or_default()
+            .iter()
+            .filter(|r| MANAGED_ERROR_CODES.contains(&r.error_code()))
+            .map(|r| {
+                (
+                    r.error_code(),
+                    r.response_code().unwrap_or_default().to_string(),
+                    r.response_page_path().unwrap_or_default().to_string(),
+                    r.error_caching_min_ttl(),
+                )
+            })
+            .collect();
+        list.sort();
+        list
     };
     check("error responses", errors(desired) == errors(actual));
-    let certificate = |c: &DistributionConfig| {
-        c.viewer_certificate().map(|v| {
-            (
-                v.cloud_front_default_certificate(),
-                v.acm_certificate_arn().map(str::to_string),
-                v.minimum_protocol_version().cloned(),
-            )
-        })
-    };
-    check("certificate", certificate(desired) == certificate(actual));
+    check(
+        "certificate",
+        certificate_of(desired) == certificate_of(actual),
+    );
     let aliases = |c: &DistributionConfig| {
-        let mut names = c.aliases().map(|a| a.items().to_vec()).unwrap_or_default();
+        let mut names: Vec<String> = c
+            .aliases()
+            .map(|a| a.items().to_vec())
+            .unwrap_or_default()
+            .iter()
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
         names.sort();
+        names.dedup();
         names
     };
     if aliases(desired) != aliases(actual) {

@@ -1018,6 +1018,113 @@ def validate_dist_config(account: str, config: str, dist_id: str | None) -> None
                            f"One or more aliases ({', '.join(sorted(clash))}) already exist on distribution {other}.")
 
 
+# ---- DistributionConfig as CloudFront returns it ------------------------------ #
+# GetDistribution(Config) does not echo the submitted XML: CloudFront returns lists in its own
+# order and fills in the defaults of everything not sent. Sources (CONFORMANCE.md): the AWS
+# CLI's documented outputs, awscli/examples/cloudfront/{get-distribution-config,
+# get-distribution,create-distribution,update-distribution}.rst.
+
+# The documented order of the one method set whose order the examples show.
+METHOD_ORDER = {frozenset(("GET", "HEAD")): ["HEAD", "GET"]}
+
+# Defaults per element, in the order the examples list them: (name, default as XML text or a
+# builder of sub-elements). A default is added only when the element is absent.
+_QTY0 = "<Quantity>0</Quantity>"
+DIST_DEFAULTS = [
+    ("Aliases", _QTY0),
+    ("DefaultRootObject", ""),
+    ("OriginGroups", _QTY0),
+    ("CacheBehaviors", _QTY0),
+    ("CustomErrorResponses", _QTY0),
+    ("Comment", ""),
+    ("Logging", "<Enabled>false</Enabled><IncludeCookies>false</IncludeCookies><Bucket></Bucket><Prefix></Prefix>"),
+    ("PriceClass", "PriceClass_All"),
+    ("Restrictions", "<GeoRestriction><RestrictionType>none</RestrictionType><Quantity>0</Quantity></GeoRestriction>"),
+    ("WebACLId", ""),
+    ("HttpVersion", "http2"),
+]
+ORIGIN_DEFAULTS = [
+    ("OriginPath", ""),
+    ("CustomHeaders", _QTY0),
+    ("ConnectionAttempts", "3"),
+    ("ConnectionTimeout", "10"),
+    ("OriginShield", "<Enabled>false</Enabled>"),
+    ("OriginAccessControlId", ""),
+]
+BEHAVIOR_DEFAULTS = [
+    ("TrustedSigners", "<Enabled>false</Enabled><Quantity>0</Quantity>"),
+    ("TrustedKeyGroups", "<Enabled>false</Enabled><Quantity>0</Quantity>"),
+    ("SmoothStreaming", "false"),
+    ("Compress", "false"),
+    ("LambdaFunctionAssociations", _QTY0),
+    ("FunctionAssociations", _QTY0),
+    ("FieldLevelEncryptionId", ""),
+    ("GrpcConfig", "<Enabled>false</Enabled>"),
+]
+
+
+def _et_default(parent: ET.Element, defaults: list[tuple[str, str]]) -> None:
+    for name, inner in defaults:
+        if parent.find(name) is None:
+            child = ET.fromstring(f"<{name}>{inner}</{name}>")
+            parent.append(child)
+
+
+def _et_methods(methods: ET.Element | None) -> None:
+    if methods is None:
+        return
+    items = methods.find("Items")
+    if items is None:
+        return
+    got = [m.text or "" for m in items.findall("Method")]
+    order = METHOD_ORDER.get(frozenset(got))
+    if order is not None and len(order) == len(got):
+        for m, name in zip(items.findall("Method"), order):
+            m.text = name
+
+
+def _et_behavior(b: ET.Element) -> None:
+    allowed = b.find("AllowedMethods")
+    _et_methods(allowed)
+    if allowed is not None:
+        _et_methods(allowed.find("CachedMethods"))
+    _et_default(b, BEHAVIOR_DEFAULTS)
+
+
+def _et_viewer_certificate(cfg: ET.Element) -> None:
+    vc = cfg.find("ViewerCertificate")
+    if vc is None:
+        vc = ET.SubElement(cfg, "ViewerCertificate")
+    acm = vc.findtext("ACMCertificateArn")
+    iam = vc.findtext("IAMCertificateId")
+    if acm or iam:
+        # get/create-distribution examples with an ACM certificate: CloudFrontDefaultCertificate
+        # false, the deprecated Certificate field repeating the ARN, CertificateSource acm.
+        _et_default(vc, [("CloudFrontDefaultCertificate", "false")])
+        _et_default(vc, [("Certificate", esc(acm or iam)), ("CertificateSource", "acm" if acm else "iam")])
+    else:
+        # The default certificate: CloudFrontDefaultCertificate true, TLSv1, source cloudfront;
+        # the newest create-distribution example also shows SSLSupportMethod sni-only.
+        _et_default(vc, [("CloudFrontDefaultCertificate", "true"), ("SSLSupportMethod", "sni-only"),
+                         ("MinimumProtocolVersion", "TLSv1"), ("CertificateSource", "cloudfront")])
+
+
+def canonical_dist_config(inner: str) -> str:
+    """The DistributionConfig inner XML as CloudFront would return it after storing `inner`."""
+    cfg = ET.fromstring(f"<DistributionConfig>{inner}</DistributionConfig>")
+    for origin in cfg.findall("Origins/Items/Origin"):
+        _et_default(origin, ORIGIN_DEFAULTS)
+    for b in [cfg.find("DefaultCacheBehavior"), *cfg.findall("CacheBehaviors/Items/CacheBehavior")]:
+        if b is not None:
+            _et_behavior(b)
+    _et_default(cfg, DIST_DEFAULTS)
+    _et_viewer_certificate(cfg)
+    # The get-distribution-config example returns IsIPV6Enabled true for a distribution
+    # created without it.
+    _et_default(cfg, [("IsIPV6Enabled", "true")])
+    return "".join(ET.tostring(c, encoding="unicode", short_empty_elements=False) for c in cfg)
+
+
 ACTIVE_NONE = ("<ActiveTrustedSigners><Enabled>false</Enabled><Quantity>0</Quantity></ActiveTrustedSigners>"
                "<ActiveTrustedKeyGroups><Enabled>false</Enabled><Quantity>0</Quantity></ActiveTrustedKeyGroups>")
 
@@ -1093,7 +1200,7 @@ def handle_distribution(app: "EmulatorApp", req: Req, rest: list[str]) -> Resp:
                 return Resp(status, body, headers)
             did = xml_text(xml_children(body.decode())[0][1], "Id")
             dist = moto_dist(account, did)
-            st = {"config": config, "etag": new_etag(), "modified": now_dt()}
+            st = {"config": canonical_dist_config(config), "etag": new_etag(), "modified": now_dt()}
             store[did] = st
             return xml_resp("Distribution", render_distribution(dist, st), 201,
                             [("ETag", st["etag"]), ("Location", dist.location)])
@@ -1131,7 +1238,7 @@ def handle_distribution(app: "EmulatorApp", req: Req, rest: list[str]) -> Resp:
             status, headers, body = app.call_moto(req.environ)
             if status >= 300:
                 return Resp(status, body, headers)
-            st.update(config=config, etag=new_etag(), modified=now_dt())
+            st.update(config=canonical_dist_config(config), etag=new_etag(), modified=now_dt())
             dist = moto_dist(account, did)
             dist.status = "InProgress"  # moto's state manager decides when it reads Deployed
             dist._tick = 0
