@@ -800,3 +800,227 @@ async fn a_second_deploy_with_nothing_changed_makes_no_write_call() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_update_keeps_what_was_added_by_hand() {
+    let p = project("").await;
+    p.run(&["deploy", "--no-publish"]).success();
+    let (id, config, _) = p.find_distribution().await.unwrap();
+
+    // By hand, as in the console: a second origin with a behaviour for /api/*, Origin Shield
+    // on the site's origin, a Lambda@Edge function, a WAF web ACL and access logs.
+    let mut c = config.clone();
+    let mut origins = c.origins.clone().unwrap().items;
+    origins[0].origin_shield = Some(
+        OriginShield::builder()
+            .enabled(true)
+            .origin_shield_region("eu-west-1")
+            .build()
+            .unwrap(),
+    );
+    origins.push(
+        Origin::builder()
+            .id("api")
+            .domain_name("api.example.com")
+            .custom_origin_config(
+                CustomOriginConfig::builder()
+                    .http_port(80)
+                    .https_port(443)
+                    .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap(),
+    );
+    c.origins = Some(
+        Origins::builder()
+            .quantity(2)
+            .set_items(Some(origins))
+            .build()
+            .unwrap(),
+    );
+    let edge = "arn:aws:lambda:us-east-1:123456789012:function:by-hand:3";
+    let mut behaviors = c
+        .cache_behaviors
+        .clone()
+        .and_then(|b| b.items)
+        .unwrap_or_default();
+    behaviors.push(
+        CacheBehavior::builder()
+            .path_pattern("/api/*")
+            .target_origin_id("api")
+            .viewer_protocol_policy(ViewerProtocolPolicy::HttpsOnly)
+            .cache_policy_id("4135ea2d-6df8-4b16-a52c-6f5efd6e4e6a")
+            .build()
+            .unwrap(),
+    );
+    let n = behaviors.len() as i32;
+    c.cache_behaviors = Some(
+        CacheBehaviors::builder()
+            .quantity(n)
+            .set_items(Some(behaviors))
+            .build()
+            .unwrap(),
+    );
+    let mut default = c.default_cache_behavior.clone().unwrap();
+    default.lambda_function_associations = Some(
+        LambdaFunctionAssociations::builder()
+            .quantity(1)
+            .items(
+                LambdaFunctionAssociation::builder()
+                    .lambda_function_arn(edge)
+                    .event_type(EventType::OriginResponse)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap(),
+    );
+    c.default_cache_behavior = Some(default);
+    let acl = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/by-hand/a1b2c3";
+    c.web_acl_id = Some(acl.to_string());
+    c.logging = Some(
+        LoggingConfig::builder()
+            .enabled(true)
+            .include_cookies(false)
+            .bucket("logs-by-hand.s3.amazonaws.com")
+            .prefix("cdn/")
+            .build(),
+    );
+    let etag =
+        p.cf.get_distribution_config()
+            .id(&id)
+            .send()
+            .await
+            .unwrap()
+            .e_tag()
+            .unwrap()
+            .to_string();
+    p.cf.update_distribution()
+        .id(&id)
+        .if_match(etag)
+        .distribution_config(c)
+        .send()
+        .await
+        .unwrap();
+
+    // None of that is a difference; a changed setting updates the distribution and keeps it.
+    assert!(not_none(&p.plan(&[])).is_empty(), "{:?}", p.plan(&[]));
+    let flags = ["--set", "price_class=PriceClass_200"];
+    let out = p.json(&["deploy", "--no-publish", flags[0], flags[1]]);
+    assert_eq!(
+        not_none(&actions(&out["changes"])),
+        vec![pair("distribution", "update")]
+    );
+    let (_, after, _) = p.find_distribution().await.unwrap();
+    assert_eq!(after.price_class(), Some(&PriceClass::PriceClass200));
+    let origins = after.origins().unwrap().items();
+    assert_eq!(origins.len(), 2, "{origins:?}");
+    let site = origins.iter().find(|o| o.id() != "api").unwrap();
+    let shield = site.origin_shield().unwrap();
+    assert!(shield.enabled());
+    assert_eq!(shield.origin_shield_region(), Some("eu-west-1"));
+    assert!(origins.iter().any(|o| o.id() == "api"));
+    let patterns: Vec<&str> = after
+        .cache_behaviors()
+        .unwrap()
+        .items()
+        .iter()
+        .map(|b| b.path_pattern())
+        .collect();
+    assert!(patterns.contains(&"/api/*"), "{patterns:?}");
+    let lambda = after
+        .default_cache_behavior()
+        .unwrap()
+        .lambda_function_associations()
+        .unwrap()
+        .items();
+    assert_eq!(lambda.len(), 1);
+    assert_eq!(lambda[0].lambda_function_arn(), edge);
+    assert_eq!(after.web_acl_id(), Some(acl));
+    let logging = after.logging().unwrap();
+    assert!(logging.enabled());
+    assert_eq!(logging.bucket(), "logs-by-hand.s3.amazonaws.com");
+    assert!(
+        not_none(&p.plan(&flags)).is_empty(),
+        "{:?}",
+        p.plan(&flags)
+    );
+}
+
+/// CloudFront's path-pattern match (`*` any run of characters, `?` one), case-sensitive.
+fn pattern_matches(pattern: &str, path: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some(b'*') => (0..=s.len()).any(|i| go(&p[1..], &s[i..])),
+            Some(b'?') => !s.is_empty() && go(&p[1..], &s[1..]),
+            Some(c) => s.first() == Some(c) && go(&p[1..], &s[1..]),
+        }
+    }
+    let pattern = pattern.strip_prefix('/').unwrap_or(pattern);
+    let path = path.strip_prefix('/').unwrap_or(path);
+    go(pattern.as_bytes(), path.as_bytes())
+}
+
+#[tokio::test]
+async fn the_error_page_is_fetched_through_an_uncached_behaviour() {
+    let p = project("").await;
+    p.run(&["deploy"]).success();
+    let (_, dist, _) = p.find_distribution().await.unwrap();
+    let page = dist.custom_error_responses().unwrap().items()[0]
+        .response_page_path()
+        .unwrap()
+        .to_string();
+    // CloudFront fetches the error page through the first behaviour whose pattern matches its
+    // path (else the default one), without running the function, under that behaviour's TTLs.
+    let behaviour = dist
+        .cache_behaviors()
+        .map(|b| b.items())
+        .unwrap_or_default()
+        .iter()
+        .find(|b| pattern_matches(b.path_pattern(), &page));
+    let policy_id = match behaviour {
+        Some(b) => b.cache_policy_id().unwrap().to_string(),
+        None => dist
+            .default_cache_behavior()
+            .unwrap()
+            .cache_policy_id()
+            .unwrap()
+            .to_string(),
+    };
+    let policy = p.cf.get_cache_policy().id(&policy_id).send().await.unwrap();
+    let config = policy.cache_policy().unwrap().cache_policy_config().unwrap();
+    assert_eq!(
+        (config.min_ttl(), config.default_ttl(), config.max_ttl()),
+        (0, Some(0), Some(0)),
+        "{page} is cached under {} ({policy_id}): a flip would not change it",
+        config.name()
+    );
+    let b = behaviour.unwrap();
+    assert!(
+        b.function_associations().unwrap().items()[0]
+            .function_arn()
+            .ends_with(&p.names.function()),
+        "a visitor asking for {page} is routed like any other path"
+    );
+    assert_eq!(b.response_headers_policy_id(), dist.default_cache_behavior().unwrap().response_headers_policy_id());
+
+    // `spa` routing has no error page, so no such behaviour either.
+    let out = p.json(&["deploy", "--no-publish", "--set", "routing=spa"]);
+    assert!(out["distribution_id"].is_string());
+    let (_, spa, _) = p.find_distribution().await.unwrap();
+    assert!(
+        spa.cache_behaviors()
+            .map(|b| b.items())
+            .unwrap_or_default()
+            .is_empty()
+    );
+    assert!(
+        spa.custom_error_responses()
+            .map(|e| e.items())
+            .unwrap_or_default()
+            .is_empty()
+    );
+}

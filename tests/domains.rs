@@ -546,3 +546,29 @@ async fn a_name_pointing_elsewhere_is_reported_not_overwritten_unless_forced() {
     );
     s.json(&["delete", "--yes"]);
 }
+
+#[tokio::test]
+async fn a_second_deploy_of_a_custom_domain_makes_no_write_call() {
+    let apex = format!("{}.example.org", support::unique("same"));
+    let www = format!("www.{apex}");
+    let s = site(&format!(
+        "domain.name = \"{www}\"\ndomain.aliases = [\"{apex}\"]\ndomain.redirect_to = \"{www}\"\n"
+    ))
+    .await;
+    zone(&s.aws, &apex).await;
+    let out = s.json(&["deploy", "--no-publish"]);
+    assert_eq!(out["url"], format!("https://{www}/"));
+
+    let key = support::unique("AKIDDOMAIN");
+    support::cli_with_key(&key)
+        .current_dir(&s.dir)
+        .args(["deploy", "--no-publish"])
+        .assert()
+        .success();
+    let writes = support::write_calls(&key, 0);
+    assert!(
+        writes.is_empty(),
+        "a re-deploy with nothing changed wrote:\n{}",
+        writes.join("\n")
+    );
+}
