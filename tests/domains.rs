@@ -572,3 +572,33 @@ async fn a_second_deploy_of_a_custom_domain_makes_no_write_call() {
         writes.join("\n")
     );
 }
+
+#[tokio::test]
+async fn delete_waits_until_aws_releases_what_the_deleted_distribution_used() {
+    // The emulator keeps a deleted distribution's certificate, function, policies and origin
+    // access control "in use" for a moment (EMULATOR_IN_USE_LAG_SECONDS), as AWS does for
+    // minutes.
+    let name = format!("{}.example.org", support::unique("lag"));
+    let s = site(&format!("domain.name = \"{name}\"\n")).await;
+    zone(&s.aws, &name).await;
+    s.run(&["deploy", "--no-publish"]).success();
+    assert_eq!(s.certificates(&name).await.len(), 1);
+
+    let done = s.run(&["--format", "json", "delete", "--yes"]).success();
+    let stderr = String::from_utf8_lossy(&done.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("still in use by the deleted distribution"),
+        "delete says what it waits on:\n{stderr}"
+    );
+    let doc: Value = serde_json::from_slice(&done.get_output().stdout).unwrap();
+    let changes = doc["changes"].as_array().unwrap();
+    for resource in ["certificate", "function", "cache-policy", "headers-policy"] {
+        assert!(
+            changes
+                .iter()
+                .any(|c| c["resource"] == resource && c["action"] == "delete"),
+            "{resource}: {doc}"
+        );
+    }
+    assert!(s.certificates(&name).await.is_empty());
+}

@@ -142,14 +142,23 @@ pub async fn destroy_oac(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, In
         return Ok(Change::left_alone(OAC, &name, "not this project's"));
     }
     if mode == Mode::Apply {
-        stack
-            .cf
-            .delete_origin_access_control()
-            .id(&actual.id)
-            .if_match(&actual.etag)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("delete origin access control {name}"), &e))?;
+        super::retry_while_in_use(
+            stack,
+            &format!("origin access control {name}"),
+            || {
+                stack
+                    .cf
+                    .delete_origin_access_control()
+                    .id(&actual.id)
+                    .if_match(&actual.etag)
+                    .send()
+            },
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|s| s.is_origin_access_control_in_use())
+            },
+        )
+        .await?;
     }
     Ok(Change::removed(OAC, &name))
 }

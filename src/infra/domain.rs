@@ -805,14 +805,17 @@ pub async fn destroy_certificate(stack: &mut Stack<'_>, mode: Mode) -> Result<Ch
                 .await;
             }
         }
-        stack
-            .aws
-            .acm()
-            .delete_certificate()
-            .certificate_arn(&found.arn)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("delete certificate {}", found.arn), &e))?;
+        let acm = stack.aws.acm();
+        super::retry_while_in_use(
+            stack,
+            &format!("certificate {}", found.arn),
+            || acm.delete_certificate().certificate_arn(&found.arn).send(),
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception())
+            },
+        )
+        .await?;
     }
     Ok(Change::new(
         CERTIFICATE,

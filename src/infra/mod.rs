@@ -100,6 +100,43 @@ where
     }
 }
 
+/// Calls `call` again while `in_use` says AWS still holds the resource for a distribution
+/// deleted moments ago: ACM, CloudFront functions, policies and origin access controls stay
+/// "in use" for minutes after the distribution is gone (terraform-provider-aws retries ACM
+/// deletes for up to 10 minutes). Bounded by `stack.options.timeout`; says what it waits on.
+pub(crate) async fn retry_while_in_use<T, E, R, F, Fut>(
+    stack: &Stack<'_>,
+    what: &str,
+    mut call: F,
+    in_use: impl Fn(&aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool,
+) -> Result<T, InfraError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<
+            Output = Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+        >,
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match call().await {
+            Ok(out) => return Ok(out),
+            Err(e) if in_use(&e) && started.elapsed() < stack.options.timeout => {
+                stack.wait_line(&format!(
+                    "{what} is still in use by the deleted distribution; AWS releases it within minutes ({}s)",
+                    started.elapsed().as_secs()
+                ));
+                let left = stack.options.timeout.saturating_sub(started.elapsed());
+                tokio::time::sleep(delay.min(left)).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+            Err(e) => return Err(aws_err(format!("delete {what}"), &e)),
+        }
+    }
+}
+
 /// The HTTP status of a failed call, when the service answered at all.
 pub(crate) fn http_status<E>(
     err: &aws_smithy_runtime_api::client::result::SdkError<
@@ -381,6 +418,11 @@ impl<'a> Stack<'a> {
         progress: Progress<'_>,
     ) -> Result<Plan, InfraError> {
         self.load_domains()?;
+        // The in-use retries after the distribution is gone share the command's bound.
+        self.options.timeout = wait.timeout;
+        if self.options.on_wait.is_none() {
+            self.options.on_wait = wait.on_wait.clone();
+        }
         let mut plan = Plan::default();
         if bucket::exists(self).await? && bucket::owned(self).await? {
             self.bucket_exists = true;

@@ -444,14 +444,16 @@ pub async fn destroy_cache(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, 
         return Ok(Change::left_alone(CACHE, &name, "not this project's"));
     }
     if mode == Mode::Apply {
-        stack
-            .cf
-            .delete_cache_policy()
-            .id(id)
-            .if_match(etag)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("delete cache policy {name}"), &e))?;
+        super::retry_while_in_use(
+            stack,
+            &format!("cache policy {name}"),
+            || stack.cf.delete_cache_policy().id(&id).if_match(&etag).send(),
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|s| s.is_cache_policy_in_use())
+            },
+        )
+        .await?;
     }
     Ok(Change::removed(CACHE, &name))
 }
@@ -465,14 +467,23 @@ pub async fn destroy_headers(stack: &mut Stack<'_>, mode: Mode) -> Result<Change
         return Ok(Change::left_alone(HEADERS, &name, "not this project's"));
     }
     if mode == Mode::Apply {
-        stack
-            .cf
-            .delete_response_headers_policy()
-            .id(id)
-            .if_match(etag)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("delete response headers policy {name}"), &e))?;
+        super::retry_while_in_use(
+            stack,
+            &format!("response headers policy {name}"),
+            || {
+                stack
+                    .cf
+                    .delete_response_headers_policy()
+                    .id(&id)
+                    .if_match(&etag)
+                    .send()
+            },
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|s| s.is_response_headers_policy_in_use())
+            },
+        )
+        .await?;
     }
     Ok(Change::removed(HEADERS, &name))
 }

@@ -375,14 +375,20 @@ pub async fn destroy_function(stack: &mut Stack<'_>, mode: Mode) -> Result<Chang
         return Ok(Change::left_alone(FUNCTION, &name, "not this project's"));
     }
     if mode == Mode::Apply {
-        stack
-            .cf
-            .delete_function()
-            .name(&name)
-            .if_match(&actual.dev_etag)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("delete function {name}"), &e))?;
+        super::retry_while_in_use(
+            stack,
+            &format!("function {name}"),
+            || {
+                stack
+                    .cf
+                    .delete_function()
+                    .name(&name)
+                    .if_match(&actual.dev_etag)
+                    .send()
+            },
+            |e| e.as_service_error().is_some_and(|s| s.is_function_in_use()),
+        )
+        .await?;
     }
     Ok(Change::removed(FUNCTION, &name))
 }

@@ -408,6 +408,7 @@ class State:
         self.builds_completed: set[str] = set()
         self.faults: list[dict[str, Any]] = []
         self.held_certificates: set[str] = set()  # ARNs whose status a test set
+        self.deleted_dists: dict[str, list[tuple[float, str, str]]] = {}  # acct -> (deleted at, id, config)
         self.requests: list[dict[str, Any]] = []  # the request log (see record_request)
         self.request_seq = 0
 
@@ -976,6 +977,13 @@ def dist_store(account: str) -> dict[str, dict[str, Any]]:
     return S.dists.setdefault(account, {})
 
 
+# Deleting a distribution does not free what it used at once: for a while ACM answers
+# ResourceInUseException for its certificate, and CloudFront's in-use errors persist
+# (terraform-provider-aws retries ACM deletes for up to 10 minutes, issue #3866; CONFORMANCE.md).
+# The emulator keeps a deleted distribution's references "in use" for this many seconds.
+IN_USE_LAG_SECONDS = float(os.environ.get("EMULATOR_IN_USE_LAG_SECONDS", "2"))
+
+
 def dists_referencing(account: str, element: str, value: str, exclude: str | None = None) -> list[str]:
     users = []
     for did, st in dist_store(account).items():
@@ -983,7 +991,33 @@ def dists_referencing(account: str, element: str, value: str, exclude: str | Non
             continue
         if value in xml_find_all_text(st["config"], element):
             users.append(did)
+    cutoff = time.time() - IN_USE_LAG_SECONDS
+    for deleted_at, did, config in S.deleted_dists.get(account, []):
+        if deleted_at > cutoff and value in xml_find_all_text(config, element):
+            users.append(f"{did} (deleted, still releasing it)")
     return users
+
+
+def handle_acm_delete_certificate(app: "EmulatorApp", req: Req) -> Resp:
+    """ACM refuses to delete a certificate a CloudFront distribution uses (or used moments ago)."""
+    arn = req.json().get("CertificateArn", "")
+    with LOCK:
+        users = dists_referencing(req.account, "ACMCertificateArn", arn)
+        if users:
+            raise ApiError(400, "ResourceInUseException",
+                           f"Certificate {arn} is in use by CloudFront distribution(s) {', '.join(users)}.")
+        status, headers, body = app.call_moto(req.environ)
+        return Resp(status, body, headers)
+
+
+def handle_oac_delete(app: "EmulatorApp", req: Req, oid: str) -> Resp:
+    """CloudFront refuses to delete an origin access control a distribution uses."""
+    with LOCK:
+        users = dists_referencing(req.account, "OriginAccessControlId", oid)
+        if users:
+            raise ApiError(409, "OriginAccessControlInUse",
+                           f"The origin access control is in use by distribution(s) {', '.join(users)}.")
+        return app.passthrough_resp(req)
 
 
 def validate_dist_config(account: str, config: str, dist_id: str | None) -> None:
@@ -1252,7 +1286,9 @@ def handle_distribution(app: "EmulatorApp", req: Req, rest: list[str]) -> Resp:
                                "The distribution is still being deployed (Status is not Deployed yet).")
             status, headers, body = app.call_moto(req.environ)
             if status < 300:
-                store.pop(did, None)
+                gone = store.pop(did, None)
+                if gone is not None:
+                    S.deleted_dists.setdefault(account, []).append((time.time(), did, gone["config"]))
                 try:
                     cf_backend(account).tagger.delete_all_tags_for_resource(dist.arn)
                 except Exception:
@@ -1314,6 +1350,8 @@ def handle_cloudfront(app: "EmulatorApp", req: Req) -> Resp | None:
         return handle_distributions_by(req, "ResponseHeadersPolicyId", "rh", rest[0])
     if head == "key-value-store" and rest:
         return handle_kvs_control(app, req, rest)
+    if head == "origin-access-control" and len(rest) == 1 and req.method == "DELETE":
+        return handle_oac_delete(app, req, rest[0])
     return None
 
 
@@ -2304,6 +2342,8 @@ class EmulatorApp:
         if target:
             prefix, _, op = target.rpartition(".")
             prefix = prefix.rsplit(".", 1)[-1]
+            if prefix == "CertificateManager" and op == "DeleteCertificate":
+                return handle_acm_delete_certificate(self, req)
             if prefix == "CodeStar_connections_20191201":
                 return handle_connections(req, op)
             if prefix == "CodePipeline_20150709":
