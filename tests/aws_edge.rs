@@ -908,4 +908,31 @@ async fn distribution_keeps_oac_and_function_and_checks_if_match() {
         .await
         .unwrap();
     assert!(cf.get_distribution().id(&id).send().await.is_err());
+
+    // AWS keeps what a deleted distribution used "in use" for a while (the emulator for
+    // EMULATOR_IN_USE_LAG_SECONDS): the cache policy can be deleted only after that. Deleting it
+    // also keeps the account under its quota of 20 custom cache policies across runs.
+    let mut in_use = 0;
+    loop {
+        let etag = cf
+            .get_cache_policy()
+            .id(&cp_id)
+            .send()
+            .await
+            .unwrap()
+            .e_tag()
+            .unwrap()
+            .to_string();
+        match cf.delete_cache_policy().id(&cp_id).if_match(etag).send().await {
+            Ok(_) => break,
+            Err(e) => {
+                let e = e.into_service_error();
+                assert_eq!(error_code(&e), "CachePolicyInUse");
+                in_use += 1;
+                assert!(in_use < 100, "still in use after {in_use} tries");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    }
+    assert!(in_use > 0, "in use right after the distribution was deleted");
 }

@@ -6,6 +6,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use aws_sdk_cloudfront::types::*;
+use cargo_cloudfront_host::infra::policies;
 use cargo_cloudfront_host::names::{Names, Scope};
 use serde_json::Value;
 
@@ -123,32 +124,29 @@ impl Project {
             .items()
             .iter()
             .filter_map(|s| s.cache_policy())
-            .find(|p| p.cache_policy_config().unwrap().name() == self.names.cache_policy())
+            .find(|p| p.cache_policy_config().unwrap().name() == policies::cache_policy_name())
             .map(|p| (p.id().to_string(), p.cache_policy_config().unwrap().clone()))
     }
 
+    /// The response-headers policy the distribution uses.
     async fn headers_policy(&self) -> Option<(String, ResponseHeadersPolicyConfig)> {
-        let list = self
+        let (_, dist, _) = self.find_distribution().await?;
+        let id = dist
+            .default_cache_behavior()?
+            .response_headers_policy_id()?
+            .to_string();
+        let got = self
             .cf
-            .list_response_headers_policies()
-            .r#type(ResponseHeadersPolicyType::Custom)
+            .get_response_headers_policy()
+            .id(&id)
             .send()
             .await
-            .unwrap();
-        list.response_headers_policy_list()
-            .unwrap()
-            .items()
-            .iter()
-            .filter_map(|s| s.response_headers_policy())
-            .find(|p| {
-                p.response_headers_policy_config().unwrap().name() == self.names.headers_policy()
-            })
-            .map(|p| {
-                (
-                    p.id().to_string(),
-                    p.response_headers_policy_config().unwrap().clone(),
-                )
-            })
+            .ok()?;
+        let config = got
+            .response_headers_policy()?
+            .response_headers_policy_config()?
+            .clone();
+        Some((id, config))
     }
 
     async fn oac(&self) -> Option<OriginAccessControlSummary> {
@@ -254,8 +252,9 @@ async fn first_deploy_creates_every_resource_as_configured_and_a_second_changes_
     // The plan of a new project: everything to create, and no writes.
     let plan = p.plan(&[]);
     assert!(
-        plan.iter().all(|(_, a)| a == "create"),
-        "nothing exists yet: {plan:?}"
+        plan.iter()
+            .all(|(r, a)| a == "create" || r.ends_with("-policy")),
+        "nothing exists yet (the policies are shared with other stacks): {plan:?}"
     );
     assert_eq!(plan.len(), 9, "{plan:?}");
     assert!(!p.bucket_exists().await, "plan wrote nothing");
@@ -516,15 +515,26 @@ async fn a_changed_setting_updates_only_its_resource() {
     let mut flags: Vec<&str> = Vec::new();
     for (extra, resource) in cases {
         flags.extend_from_slice(extra);
+        // Headers policies are named by their content and shared: other headers are another
+        // policy (created unless another stack made it already) and a distribution update.
+        let expected = |changes: Vec<(String, String)>| {
+            if resource == "headers-policy" {
+                changes
+                    .into_iter()
+                    .filter(|c| *c != pair("headers-policy", "create"))
+                    .collect::<Vec<_>>()
+                    == vec![pair("distribution", "update")]
+            } else {
+                changes == vec![pair(resource, "update")]
+            }
+        };
         let plan = p.plan(&flags);
-        assert_eq!(not_none(&plan), vec![pair(resource, "update")], "{flags:?}");
+        assert!(expected(not_none(&plan)), "{flags:?}: {plan:?}");
         let mut args = vec!["deploy", "--no-publish"];
         args.extend_from_slice(&flags);
         let out = p.json(&args);
-        assert_eq!(
-            not_none(&actions(&out["changes"])),
-            vec![pair(resource, "update")]
-        );
+        let applied = not_none(&actions(&out["changes"]));
+        assert!(expected(applied.clone()), "{applied:?}");
         assert!(not_none(&p.plan(&flags)).is_empty(), "{flags:?} converged");
     }
     let (_, dist, _) = p.find_distribution().await.unwrap();
@@ -693,22 +703,22 @@ async fn delete_removes_everything_tagged_and_a_second_delete_succeeds() {
     assert_eq!(
         actions(&dry["changes"])
             .iter()
-            .filter(|(_, a)| a == "delete")
+            .filter(|(r, a)| a == "delete" && !r.ends_with("-policy"))
             .count(),
-        7,
+        5,
         "{dry}"
     );
     assert!(p.bucket_exists().await, "--dry-run removes nothing");
 
     let done = p.json(&["delete", "--yes"]);
-    assert!(
-        actions(&done["changes"]).iter().all(|(_, a)| a == "delete"),
-        "{done}"
-    );
+    // The policies are shared by the account's stacks: deleted, or kept for the others.
+    for c in done["changes"].as_array().unwrap() {
+        let shared_kept = c["resource"].as_str().unwrap().ends_with("-policy")
+            && c["reason"].as_str().unwrap().contains("still used by");
+        assert!(c["action"] == "delete" || shared_kept, "{done}");
+    }
     assert!(!p.bucket_exists().await);
     assert!(p.find_distribution().await.is_none());
-    assert!(p.cache_policy().await.is_none());
-    assert!(p.headers_policy().await.is_none());
     assert!(p.oac().await.is_none());
     assert!(p.kvs_arn().await.is_none());
     assert!(p.function_live_code().await.is_none());
@@ -722,39 +732,46 @@ async fn delete_removes_everything_tagged_and_a_second_delete_succeeds() {
 
 #[tokio::test]
 async fn resources_without_the_projects_marks_are_never_touched() {
-    let p = project("").await;
-    // Someone else's cache policy happens to carry this project's name.
+    // Headers of this project's own, so the shared headers policy's name is unique to it.
+    let marker = support::unique("X");
+    let p = project(&format!("headers.custom = {{ \"X-Test\" = \"{marker}\" }}\n")).await;
+    let headers = cargo_cloudfront_host::edge::headers::SecurityHeaders {
+        content_security_policy: cargo_cloudfront_host::edge::headers::default_csp(Some("static")),
+        cross_origin_isolation: false,
+        custom: vec![("X-Test".to_string(), marker.clone())],
+    };
+    let name = policies::headers_policy_name(&headers);
+    // Someone else's headers policy happens to carry that name.
     let foreign =
-        p.cf.create_cache_policy()
-            .cache_policy_config(
-                CachePolicyConfig::builder()
-                    .name(p.names.cache_policy())
+        p.cf.create_response_headers_policy()
+            .response_headers_policy_config(
+                ResponseHeadersPolicyConfig::builder()
+                    .name(&name)
                     .comment("made by hand")
-                    .min_ttl(0)
                     .build()
                     .unwrap(),
             )
             .send()
             .await
             .unwrap();
-    let foreign_id = foreign.cache_policy().unwrap().id().to_string();
+    let foreign_id = foreign.response_headers_policy().unwrap().id().to_string();
 
     let refused = p.run(&["deploy", "--no-publish"]).failure();
     let stderr = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
     assert!(
-        stderr.contains(&p.names.cache_policy()) && stderr.contains("refusing"),
+        stderr.contains(&name) && stderr.contains("refusing"),
         "{stderr}"
     );
     let got =
-        p.cf.get_cache_policy()
+        p.cf.get_response_headers_policy()
             .id(&foreign_id)
             .send()
             .await
             .unwrap();
     assert_eq!(
-        got.cache_policy()
+        got.response_headers_policy()
             .unwrap()
-            .cache_policy_config()
+            .response_headers_policy_config()
             .unwrap()
             .comment(),
         Some("made by hand"),
@@ -763,13 +780,21 @@ async fn resources_without_the_projects_marks_are_never_touched() {
 
     // delete removes what this project made and leaves the foreign policy alone.
     let done = p.json(&["delete", "--yes"]);
-    let cache = actions(&done["changes"])
+    let headers = actions(&done["changes"])
         .into_iter()
-        .find(|(r, _)| r == "cache-policy")
+        .find(|(r, _)| r == "headers-policy")
         .unwrap();
-    assert_eq!(cache.1, "none");
-    assert!(p.cf.get_cache_policy().id(&foreign_id).send().await.is_ok());
+    assert_eq!(headers.1, "none");
+    let kept = p.cf.get_response_headers_policy().id(&foreign_id).send().await;
+    assert!(kept.is_ok());
     assert!(!p.bucket_exists().await);
+    let etag = kept.unwrap().e_tag().unwrap().to_string();
+    p.cf.delete_response_headers_policy()
+        .id(&foreign_id)
+        .if_match(etag)
+        .send()
+        .await
+        .unwrap();
 }
 
 impl Project {
@@ -1023,4 +1048,200 @@ async fn the_error_page_is_fetched_through_an_uncached_behaviour() {
             .unwrap_or_default()
             .is_empty()
     );
+}
+
+/// A fresh emulated account and an access key of it (moto maps each access key to the account
+/// whose IAM user owns it): for tests about what an account holds (shared policies, quotas),
+/// which other tests' stacks in the default account would disturb.
+fn fresh_account() -> (String, String) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let account = format!("9{:011}", (nanos ^ u128::from(std::process::id())) % 100_000_000_000);
+    let url = format!("{}/", support::emulator());
+    let user = support::unique("u");
+    let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0";
+    let mut key = String::new();
+    for action in ["CreateUser", "CreateAccessKey"] {
+        let mut response = ureq::post(&url)
+            .header("x-moto-account-id", &account)
+            .header("Authorization", auth)
+            .content_type("application/x-www-form-urlencoded")
+            .send(format!("Action={action}&UserName={user}&Version=2010-05-08"))
+            .unwrap();
+        let text = response.body_mut().read_to_string().unwrap();
+        if let Some(rest) = text.split("<AccessKeyId>").nth(1) {
+            key = rest.split('<').next().unwrap().to_string();
+        }
+    }
+    assert!(!key.is_empty(), "no access key for account {account}");
+    (account, key)
+}
+
+/// A static site in `account`, run with `key`.
+struct Tenant {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    key: String,
+    cf: aws_sdk_cloudfront::Client,
+}
+
+impl Tenant {
+    async fn new(key: &str, extra: &str) -> Tenant {
+        let name = support::unique("acct");
+        let (tmp, dir) = support::package(&format!(
+            "[package.metadata.cloudfront]\nname = \"{name}\"\nregion = \"{REGION}\"\nframework = \"static\"\nbuild.output_dir = \"dist\"\n{extra}"
+        ));
+        write(&dir.join("dist"), "index.html", "<h1>home</h1>");
+        let aws = cargo_cloudfront_host::aws::Aws::load(&cargo_cloudfront_host::aws::AwsOptions {
+            profile: None,
+            region: REGION.to_string(),
+            endpoint_url: Some(support::emulator().to_string()),
+            credentials: Some(aws_credential_types::Credentials::new(
+                key, "test", None, None, "tests",
+            )),
+        })
+        .await;
+        Tenant {
+            _tmp: tmp,
+            dir,
+            key: key.to_string(),
+            cf: aws.cloudfront(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        support::cli_with_key(&self.key)
+            .current_dir(&self.dir)
+            .args(args)
+            .assert()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--format", "json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all).success().get_output().stdout.clone();
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    async fn custom_cache_policies(&self) -> Vec<String> {
+        let list = self
+            .cf
+            .list_cache_policies()
+            .r#type(CachePolicyType::Custom)
+            .send()
+            .await
+            .unwrap();
+        list.cache_policy_list()
+            .unwrap()
+            .items()
+            .iter()
+            .filter_map(|s| s.cache_policy())
+            .map(|p| p.cache_policy_config().unwrap().name().to_string())
+            .collect()
+    }
+
+    async fn custom_headers_policies(&self) -> Vec<String> {
+        let list = self
+            .cf
+            .list_response_headers_policies()
+            .r#type(ResponseHeadersPolicyType::Custom)
+            .send()
+            .await
+            .unwrap();
+        list.response_headers_policy_list()
+            .unwrap()
+            .items()
+            .iter()
+            .filter_map(|s| s.response_headers_policy())
+            .map(|p| p.response_headers_policy_config().unwrap().name().to_string())
+            .collect()
+    }
+}
+
+fn change_of(doc: &Value, resource: &str) -> (String, String) {
+    let c = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["resource"] == resource)
+        .unwrap_or_else(|| panic!("no {resource} in {doc}"));
+    (
+        c["action"].as_str().unwrap().to_string(),
+        c["reason"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn stacks_of_an_account_share_policies_and_the_last_delete_removes_them() {
+    let (_, key) = fresh_account();
+    let a = Tenant::new(&key, "").await;
+    let b = Tenant::new(&key, "").await;
+    a.run(&["deploy", "--no-publish"]).success();
+    b.run(&["deploy", "--no-publish"]).success();
+    assert_eq!(
+        a.custom_cache_policies().await,
+        vec![policies::cache_policy_name()],
+        "one cache policy for the account, not one per stack"
+    );
+    assert_eq!(a.custom_headers_policies().await.len(), 1, "same headers, one policy");
+
+    // Changed headers: a new shared policy; the old one stays while the other stack uses it.
+    let flags = ["--set", "headers.cross_origin_isolation=true"];
+    a.run(&["deploy", "--no-publish", flags[0], flags[1]]).success();
+    assert_eq!(a.custom_headers_policies().await.len(), 2);
+
+    let first = a.json(&["delete", "--yes", flags[0], flags[1]]);
+    assert_eq!(change_of(&first, "cache-policy").0, "none", "{first}");
+    assert!(change_of(&first, "cache-policy").1.contains("still used by 1"));
+    assert_eq!(a.custom_cache_policies().await.len(), 1);
+    // A's isolation policy went with A; B's stays.
+    assert_eq!(a.custom_headers_policies().await.len(), 1);
+
+    let last = b.json(&["delete", "--yes"]);
+    assert_eq!(change_of(&last, "cache-policy").0, "delete", "{last}");
+    assert_eq!(change_of(&last, "headers-policy").0, "delete", "{last}");
+    assert!(b.custom_cache_policies().await.is_empty());
+    assert!(b.custom_headers_policies().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_stack_whose_headers_change_leaves_no_unused_policy_behind() {
+    let (_, key) = fresh_account();
+    let t = Tenant::new(&key, "").await;
+    t.run(&["deploy", "--no-publish"]).success();
+    let before = t.custom_headers_policies().await;
+    let flags = ["--set", "headers.cross_origin_isolation=true"];
+    t.run(&["deploy", "--no-publish", flags[0], flags[1]]).success();
+    let after = t.custom_headers_policies().await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_ne!(after, before);
+}
+
+#[tokio::test]
+async fn an_account_at_its_cache_policy_quota_gets_a_clear_message() {
+    let (_, key) = fresh_account();
+    let t = Tenant::new(&key, "").await;
+    // 20 custom cache policies made by hand: the documented quota, which cannot be raised.
+    for i in 0..20 {
+        t.cf.create_cache_policy()
+            .cache_policy_config(
+                CachePolicyConfig::builder()
+                    .name(format!("by-hand-{i}"))
+                    .min_ttl(0)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let failed = t.run(&["deploy", "--no-publish"]).failure();
+    let stderr = String::from_utf8_lossy(&failed.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("quota of custom cache policy objects (TooManyCachePolicies"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cannot be raised"), "{stderr}");
 }

@@ -592,7 +592,7 @@ async fn delete_waits_until_aws_releases_what_the_deleted_distribution_used() {
     );
     let doc: Value = serde_json::from_slice(&done.get_output().stdout).unwrap();
     let changes = doc["changes"].as_array().unwrap();
-    for resource in ["certificate", "function", "cache-policy", "headers-policy"] {
+    for resource in ["certificate", "function", "origin-access-control"] {
         assert!(
             changes
                 .iter()

@@ -943,6 +943,21 @@ pub async fn converge(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, Infra
         &found.id,
         &differences(&desired, &found.config),
     );
+    // A shared headers policy this distribution stops using is deleted once nothing uses it.
+    let headers_policy = |c: &DistributionConfig| {
+        c.default_cache_behavior()
+            .and_then(|b| b.response_headers_policy_id())
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+    };
+    if mode == Mode::Apply
+        && change.action == Action::Update
+        && let Some(old) = headers_policy(&found.config)
+        && headers_policy(&desired).as_ref() != Some(&old)
+        && !stack.ids.retired_headers_policies.contains(&old)
+    {
+        stack.ids.retired_headers_policies.push(old);
+    }
     if mode == Mode::Apply && change.action == Action::Update {
         stack
             .cf
@@ -1007,6 +1022,11 @@ pub async fn destroy(
     let Some(found) = find(stack).await? else {
         return Ok(Change::gone(DISTRIBUTION, "(none)"));
     };
+    // The shared policies to delete afterwards are the ones this distribution used.
+    if let Some(b) = found.config.default_cache_behavior() {
+        stack.ids.cache_policy = b.cache_policy_id().map(str::to_string);
+        stack.ids.headers_policy = b.response_headers_policy_id().map(str::to_string);
+    }
     if mode == Mode::Plan {
         return Ok(Change::new(
             DISTRIBUTION,

@@ -390,6 +390,12 @@ impl<'a> Stack<'a> {
             step!(domain::converge_certificate(self, mode));
         }
         step!(distribution::converge(self, mode));
+        if let Some(change) = policies::converge_retired(self, mode).await? {
+            if mode == Mode::Apply {
+                progress(&change);
+            }
+            plan.changes.push(change);
+        }
         step!(bucket::converge_policy(self, mode));
         if self.domains.is_some() {
             step!(domain::converge_dns(self, mode));

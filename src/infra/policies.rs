@@ -343,29 +343,132 @@ async fn find_headers(
     }
 }
 
+/// Where a shared policy says whose it is: every stack of the account that needs the same
+/// content uses one policy, and `delete` removes it only when no distribution uses it.
+pub const SHARED_MARKER: &str = "cloudfront-host shared policy, kept while a distribution uses it";
+
+/// A short hash of a policy's content: equal content, equal name, one policy per account.
+fn content_hash(content: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(content.as_bytes()))[..16].to_string()
+}
+
+/// The account-wide name of the cache policy. Custom cache policies are capped at 20 per
+/// account and the quota cannot be raised (AWS General Reference, "Amazon CloudFront
+/// endpoints and quotas"); the policy's content is the same for every stack, so one serves
+/// them all.
+pub fn cache_policy_name() -> String {
+    format!(
+        "cloudfront-host-cache-{}",
+        content_hash(&format!("v1 ttl={EDGE_TTL} gzip br key=none"))
+    )
+}
+
+/// The account-wide name of a response-headers policy with these headers (20 per account by
+/// default): stacks whose headers agree share it.
+pub fn headers_policy_name(headers: &SecurityHeaders) -> String {
+    let probe = headers_config("probe", "", headers).ok();
+    let pairs = probe.as_ref().map(policy_headers).unwrap_or_default();
+    let content: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+    format!(
+        "cloudfront-host-headers-{}",
+        content_hash(&format!("v1\n{}", content.join("\n")))
+    )
+}
+
+fn is_shared(comment: Option<&str>) -> bool {
+    comment.is_some_and(|c| c.starts_with(SHARED_MARKER))
+}
+
+fn quota_error(kind: &str, code: &str, how: &str) -> InfraError {
+    InfraError::Other(format!(
+        "the account has reached its quota of custom {kind} objects ({code}; 20 by default). \
+         This tool shares one {kind} among every stack whose settings agree, so each site does \
+         not need its own. {how}"
+    ))
+}
+
+async fn users_of_cache(stack: &Stack<'_>, id: &str) -> Result<Vec<String>, InfraError> {
+    let out = stack
+        .cf
+        .list_distributions_by_cache_policy_id()
+        .cache_policy_id(id)
+        .send()
+        .await
+        .map_err(|e| aws_err(format!("list the distributions using cache policy {id}"), &e))?;
+    Ok(out
+        .distribution_id_list()
+        .map(|l| l.items().to_vec())
+        .unwrap_or_default())
+}
+
+async fn users_of_headers(stack: &Stack<'_>, id: &str) -> Result<Vec<String>, InfraError> {
+    let out = stack
+        .cf
+        .list_distributions_by_response_headers_policy_id()
+        .response_headers_policy_id(id)
+        .send()
+        .await
+        .map_err(|e| {
+            aws_err(
+                format!("list the distributions using response headers policy {id}"),
+                &e,
+            )
+        })?;
+    Ok(out
+        .distribution_id_list()
+        .map(|l| l.items().to_vec())
+        .unwrap_or_default())
+}
+
 pub async fn converge_cache(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let name = stack.names.cache_policy();
-    let desired = cache_config(&name, &stack.marker())?;
+    let name = cache_policy_name();
+    let desired = cache_config(&name, SHARED_MARKER)?;
     let change = match find_cache(stack, &name).await? {
         None => {
             if mode == Mode::Apply {
-                let out = stack
+                let created = stack
                     .cf
                     .create_cache_policy()
                     .cache_policy_config(desired)
                     .send()
-                    .await
-                    .map_err(|e| aws_err(format!("create cache policy {name}"), &e))?;
-                stack.ids.cache_policy = out.cache_policy().map(|p| p.id().to_string());
+                    .await;
+                let id = match created {
+                    Ok(out) => out.cache_policy().map(|p| p.id().to_string()),
+                    // Another stack of the account created it a moment ago.
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_cache_policy_already_exists()) =>
+                    {
+                        find_cache(stack, &name).await?.map(|(id, _, _)| id)
+                    }
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_too_many_cache_policies()) =>
+                    {
+                        return Err(quota_error(
+                            "cache policy",
+                            "TooManyCachePolicies",
+                            "This quota cannot be raised: delete custom cache policies the account no longer uses (`aws cloudfront list-cache-policies --type custom`).",
+                        ));
+                    }
+                    Err(e) => return Err(aws_err(format!("create cache policy {name}"), &e)),
+                };
+                stack.ids.cache_policy = id;
             }
-            Change::new(CACHE, &name, Action::Create, "does not exist")
+            Change::new(
+                CACHE,
+                &name,
+                Action::Create,
+                "does not exist (shared by every stack of the account)",
+            )
         }
         Some((id, etag, actual)) => {
-            if !stack.owns_comment(actual.comment()) {
+            if !is_shared(actual.comment()) {
                 return Err(InfraError::NotOwned {
                     kind: "cache policy",
                     name,
-                    proof: "comment marker",
+                    proof: "shared-policy comment",
                 });
             }
             let change =
@@ -389,30 +492,55 @@ pub async fn converge_cache(stack: &mut Stack<'_>, mode: Mode) -> Result<Change,
 }
 
 pub async fn converge_headers(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let name = stack.names.headers_policy();
     let headers = SecurityHeaders::from_settings(stack.settings);
-    let desired = headers_config(&name, &stack.marker(), &headers)?;
+    let name = headers_policy_name(&headers);
+    let desired = headers_config(&name, SHARED_MARKER, &headers)?;
     let change = match find_headers(stack, &name).await? {
         None => {
             if mode == Mode::Apply {
-                let out = stack
+                let created = stack
                     .cf
                     .create_response_headers_policy()
                     .response_headers_policy_config(desired)
                     .send()
-                    .await
-                    .map_err(|e| aws_err(format!("create response headers policy {name}"), &e))?;
-                stack.ids.headers_policy =
-                    out.response_headers_policy().map(|p| p.id().to_string());
+                    .await;
+                let id = match created {
+                    Ok(out) => out.response_headers_policy().map(|p| p.id().to_string()),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_response_headers_policy_already_exists()) =>
+                    {
+                        find_headers(stack, &name).await?.map(|(id, _, _)| id)
+                    }
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_too_many_response_headers_policies()) =>
+                    {
+                        return Err(quota_error(
+                            "response headers policy",
+                            "TooManyResponseHeadersPolicies",
+                            "Delete response headers policies the account no longer uses, or ask for a higher quota in the Service Quotas console (CloudFront, \"Response headers policies per AWS account\").",
+                        ));
+                    }
+                    Err(e) => {
+                        return Err(aws_err(format!("create response headers policy {name}"), &e));
+                    }
+                };
+                stack.ids.headers_policy = id;
             }
-            Change::new(HEADERS, &name, Action::Create, "does not exist")
+            Change::new(
+                HEADERS,
+                &name,
+                Action::Create,
+                "does not exist (shared by stacks with the same headers)",
+            )
         }
         Some((id, etag, actual)) => {
-            if !stack.owns_comment(actual.comment()) {
+            if !is_shared(actual.comment()) {
                 return Err(InfraError::NotOwned {
                     kind: "response headers policy",
                     name,
-                    proof: "comment marker",
+                    proof: "shared-policy comment",
                 });
             }
             let change =
@@ -435,13 +563,79 @@ pub async fn converge_headers(stack: &mut Stack<'_>, mode: Mode) -> Result<Chang
     Ok(change)
 }
 
+async fn get_cache(
+    stack: &Stack<'_>,
+    id: &str,
+) -> Result<Option<(String, String, CachePolicyConfig)>, InfraError> {
+    match stack.cf.get_cache_policy().id(id).send().await {
+        Ok(got) => Ok(got
+            .cache_policy()
+            .and_then(|p| p.cache_policy_config())
+            .map(|c| {
+                (
+                    id.to_string(),
+                    got.e_tag().unwrap_or_default().to_string(),
+                    c.clone(),
+                )
+            })),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_cache_policy()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(aws_err(format!("read cache policy {id}"), &e)),
+    }
+}
+
+async fn get_headers(
+    stack: &Stack<'_>,
+    id: &str,
+) -> Result<Option<(String, String, ResponseHeadersPolicyConfig)>, InfraError> {
+    match stack.cf.get_response_headers_policy().id(id).send().await {
+        Ok(got) => Ok(got
+            .response_headers_policy()
+            .and_then(|p| p.response_headers_policy_config())
+            .map(|c| {
+                (
+                    id.to_string(),
+                    got.e_tag().unwrap_or_default().to_string(),
+                    c.clone(),
+                )
+            })),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_response_headers_policy()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(aws_err(format!("read response headers policy {id}"), &e)),
+    }
+}
+
+/// Deletes the shared cache policy the deleted distribution used, unless another distribution
+/// still uses it.
 pub async fn destroy_cache(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let name = stack.names.cache_policy();
-    let Some((id, etag, actual)) = find_cache(stack, &name).await? else {
-        return Ok(Change::gone(CACHE, &name));
+    let found = match stack.ids.cache_policy.clone() {
+        Some(id) => get_cache(stack, &id).await?,
+        None => find_cache(stack, &cache_policy_name()).await?,
     };
-    if !stack.owns_comment(actual.comment()) {
-        return Ok(Change::left_alone(CACHE, &name, "not this project's"));
+    let Some((id, etag, actual)) = found else {
+        return Ok(Change::gone(CACHE, &cache_policy_name()));
+    };
+    let name = actual.name().to_string();
+    if !is_shared(actual.comment()) {
+        return Ok(Change::left_alone(CACHE, &name, "not made by this tool"));
+    }
+    let users = users_of_cache(stack, &id).await?;
+    let ours = stack.ids.distribution_id.as_deref();
+    let others: Vec<&String> = users.iter().filter(|u| Some(u.as_str()) != ours).collect();
+    if !others.is_empty() {
+        return Ok(Change::left_alone(
+            CACHE,
+            &name,
+            &format!("shared, still used by {} other distribution(s)", others.len()),
+        ));
     }
     if mode == Mode::Apply {
         super::retry_while_in_use(
@@ -455,16 +649,41 @@ pub async fn destroy_cache(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, 
         )
         .await?;
     }
-    Ok(Change::removed(CACHE, &name))
+    Ok(Change::new(
+        CACHE,
+        &name,
+        Action::Delete,
+        "shared, no other distribution uses it",
+    ))
 }
 
+/// Deletes the shared headers policy the deleted distribution used (and any it used before),
+/// unless another distribution still uses it.
 pub async fn destroy_headers(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let name = stack.names.headers_policy();
-    let Some((id, etag, actual)) = find_headers(stack, &name).await? else {
-        return Ok(Change::gone(HEADERS, &name));
+    let headers = SecurityHeaders::from_settings(stack.settings);
+    let found = match stack.ids.headers_policy.clone() {
+        Some(id) => get_headers(stack, &id).await?,
+        None => find_headers(stack, &headers_policy_name(&headers)).await?,
     };
-    if !stack.owns_comment(actual.comment()) {
-        return Ok(Change::left_alone(HEADERS, &name, "not this project's"));
+    if mode == Mode::Apply {
+        converge_retired(stack, mode).await?;
+    }
+    let Some((id, etag, actual)) = found else {
+        return Ok(Change::gone(HEADERS, &headers_policy_name(&headers)));
+    };
+    let name = actual.name().to_string();
+    if !is_shared(actual.comment()) {
+        return Ok(Change::left_alone(HEADERS, &name, "not made by this tool"));
+    }
+    let users = users_of_headers(stack, &id).await?;
+    let ours = stack.ids.distribution_id.as_deref();
+    let others: Vec<&String> = users.iter().filter(|u| Some(u.as_str()) != ours).collect();
+    if !others.is_empty() {
+        return Ok(Change::left_alone(
+            HEADERS,
+            &name,
+            &format!("shared, still used by {} other distribution(s)", others.len()),
+        ));
     }
     if mode == Mode::Apply {
         super::retry_while_in_use(
@@ -485,7 +704,71 @@ pub async fn destroy_headers(stack: &mut Stack<'_>, mode: Mode) -> Result<Change
         )
         .await?;
     }
-    Ok(Change::removed(HEADERS, &name))
+    Ok(Change::new(
+        HEADERS,
+        &name,
+        Action::Delete,
+        "shared, no other distribution uses it",
+    ))
+}
+
+/// The plan line for shared headers policies this stack's distribution stopped using and that
+/// no distribution uses any more (none when there are none: a policy another stack still uses
+/// is that stack's to delete, and the check is reads only, so a re-deploy stays write-free).
+pub async fn converge_retired(
+    stack: &mut Stack<'_>,
+    mode: Mode,
+) -> Result<Option<Change>, InfraError> {
+    let mut unused = Vec::new();
+    for id in std::mem::take(&mut stack.ids.retired_headers_policies) {
+        if Some(&id) == stack.ids.headers_policy.as_ref() {
+            continue;
+        }
+        let Some((_, etag, actual)) = get_headers(stack, &id).await? else {
+            continue;
+        };
+        if is_shared(actual.comment()) && users_of_headers(stack, &id).await?.is_empty() {
+            unused.push((id, etag, actual.name().to_string()));
+        }
+    }
+    if unused.is_empty() {
+        return Ok(None);
+    }
+    let names: Vec<&str> = unused.iter().map(|(_, _, n)| n.as_str()).collect();
+    let change = Change::new(
+        HEADERS,
+        &names.join(", "),
+        Action::Delete,
+        "no distribution uses it any more",
+    );
+    for (id, etag, name) in unused {
+        if mode == Mode::Plan {
+            stack.ids.retired_headers_policies.push(id);
+            continue;
+        }
+        match stack
+            .cf
+            .delete_response_headers_policy()
+            .id(&id)
+            .if_match(&etag)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            // CloudFront can call it in use for a while after the update: the next deploy
+            // tries again (the record keeps it).
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_response_headers_policy_in_use()) =>
+            {
+                stack.ids.retired_headers_policies.push(id);
+            }
+            Err(e) => {
+                return Err(aws_err(format!("delete response headers policy {name}"), &e));
+            }
+        }
+    }
+    Ok(Some(change))
 }
 
 #[cfg(test)]

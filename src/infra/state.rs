@@ -20,16 +20,24 @@ pub struct Ids {
     pub distribution_arn: Option<String>,
     pub distribution_domain: Option<String>,
     pub certificate_arn: Option<String>,
+    /// Shared headers policies the distribution stopped using, deleted once unused.
+    #[serde(default)]
+    pub retired_headers_policies: Vec<String>,
 }
 
 impl Ids {
     /// Takes the recorded distribution (the one resource that cannot be found by name);
     /// everything else is found by name anyway.
     pub fn merge_recorded(&mut self, recorded: Option<Record>) {
-        if let Some(r) = recorded
-            && self.distribution_id.is_none()
-        {
-            self.distribution_id = r.resources.distribution_id;
+        if let Some(r) = recorded {
+            if self.distribution_id.is_none() {
+                self.distribution_id = r.resources.distribution_id;
+            }
+            for id in r.resources.retired_headers_policies {
+                if !self.retired_headers_policies.contains(&id) {
+                    self.retired_headers_policies.push(id);
+                }
+            }
         }
     }
 }

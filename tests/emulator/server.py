@@ -409,6 +409,7 @@ class State:
         self.faults: list[dict[str, Any]] = []
         self.held_certificates: set[str] = set()  # ARNs whose status a test set
         self.deleted_dists: dict[str, list[tuple[float, str, str]]] = {}  # acct -> (deleted at, id, config)
+        self.quotas: dict[str, dict[str, int]] = {}  # acct -> policy kind -> quota (see POLICY_QUOTAS)
         self.requests: list[dict[str, Any]] = []  # the request log (see record_request)
         self.request_seq = 0
 
@@ -628,13 +629,14 @@ POLICY_KINDS = {
     "cache-policy": {
         "kind": "cache", "root": "CachePolicy", "config": "CachePolicyConfig", "list": "CachePolicyList",
         "summary": "CachePolicySummary", "nosuch": "NoSuchCachePolicy", "exists": "CachePolicyAlreadyExists",
-        "inuse": "CachePolicyInUse", "ref": "CachePolicyId",
+        "inuse": "CachePolicyInUse", "ref": "CachePolicyId", "toomany": "TooManyCachePolicies",
     },
     "response-headers-policy": {
         "kind": "rh", "root": "ResponseHeadersPolicy", "config": "ResponseHeadersPolicyConfig",
         "list": "ResponseHeadersPolicyList", "summary": "ResponseHeadersPolicySummary",
         "nosuch": "NoSuchResponseHeadersPolicy", "exists": "ResponseHeadersPolicyAlreadyExists",
         "inuse": "ResponseHeadersPolicyInUse", "ref": "ResponseHeadersPolicyId",
+        "toomany": "TooManyResponseHeadersPolicies",
     },
 }
 
@@ -667,6 +669,16 @@ MANAGED_CACHE_POLICIES = {
                               "Default policy when compression is disabled", (1, 86400, 31536000), False),
     ]
 }
+
+
+# Custom policies per account (AWS General Reference, "Amazon CloudFront endpoints and quotas":
+# cache policies 20, not adjustable; response headers policies 20). POST /_emulator/quotas
+# sets an account's own figure (a raised quota, or a small one for a test).
+POLICY_QUOTAS = {"cache": 20, "rh": 20}
+
+
+def policy_quota(kind: str, account: str) -> int:
+    return S.quotas.get(account, {}).get(kind, POLICY_QUOTAS[kind])
 
 
 def policy_store(kind: str, account: str) -> dict[str, dict[str, Any]]:
@@ -709,6 +721,10 @@ def handle_policy(req: Req, seg: str, rest: list[str]) -> Resp:
                     raise ApiError(400, "InvalidArgument", "MinTTL is required")
                 if any(p["name"] == name for p in allp.values()):
                     raise ApiError(409, spec["exists"], f"A policy with the name {name} already exists")
+                if len(store) >= policy_quota(kind, account):
+                    raise ApiError(400, spec["toomany"],
+                                   f"You have reached the maximum number of {spec['root']} objects for this account "
+                                   f"({policy_quota(kind, account)}).")
                 pid = str(uuid.uuid4())
                 p = {"id": pid, "name": name, "config": inner, "etag": new_etag(), "modified": now_dt(),
                      "managed": False}
@@ -834,7 +850,7 @@ def decode_function_code(text: str | None) -> bytes:
 def function_status(account: str, f: dict[str, Any], stage: str) -> str:
     if stage == "DEVELOPMENT" and (f["live"] is None or f["dev_dirty"]):
         return "UNPUBLISHED"
-    return "DEPLOYED" if dists_referencing(account, "FunctionARN", f["arn"]) else "UNASSOCIATED"
+    return "DEPLOYED" if dists_referencing(account, "FunctionARN", f["arn"], releasing=False) else "UNASSOCIATED"
 
 
 def render_function_summary(account: str, f: dict[str, Any], stage: str) -> str:
@@ -984,7 +1000,10 @@ def dist_store(account: str) -> dict[str, dict[str, Any]]:
 IN_USE_LAG_SECONDS = float(os.environ.get("EMULATOR_IN_USE_LAG_SECONDS", "2"))
 
 
-def dists_referencing(account: str, element: str, value: str, exclude: str | None = None) -> list[str]:
+def dists_referencing(account: str, element: str, value: str, exclude: str | None = None,
+                      releasing: bool = True) -> list[str]:
+    """Distributions whose config names `value` in `element`; with `releasing`, also those
+    deleted less than IN_USE_LAG_SECONDS ago (what in-use checks see)."""
     users = []
     for did, st in dist_store(account).items():
         if did == exclude:
@@ -993,7 +1012,7 @@ def dists_referencing(account: str, element: str, value: str, exclude: str | Non
             users.append(did)
     cutoff = time.time() - IN_USE_LAG_SECONDS
     for deleted_at, did, config in S.deleted_dists.get(account, []):
-        if deleted_at > cutoff and value in xml_find_all_text(config, element):
+        if releasing and deleted_at > cutoff and value in xml_find_all_text(config, element):
             users.append(f"{did} (deleted, still releasing it)")
     return users
 
@@ -1303,7 +1322,7 @@ def handle_distributions_by(req: Req, element: str, kind: str, pid: str) -> Resp
         if pid not in policy_all(kind, account):
             code = "NoSuchCachePolicy" if kind == "cache" else "NoSuchResponseHeadersPolicy"
             raise ApiError(404, code, f"The policy {pid} does not exist.")
-        ids = [{"id": d} for d in dists_referencing(account, element, pid)]
+        ids = [{"id": d} for d in dists_referencing(account, element, pid, releasing=False)]
         return list_page(req, ids, "DistributionIdList", lambda e: el("DistributionId", e["id"]), key="id",
                          with_marker=True)
 
@@ -2194,6 +2213,13 @@ def handle_hooks(app: "EmulatorApp", req: Req) -> Resp:
     body = req.json() if method in ("POST", "PUT") else {}
     account = body.get("account") or DEFAULT_ACCOUNT_ID
     with LOCK:
+        if path == "/_emulator/quotas" and method == "POST":
+            q = S.quotas.setdefault(account, {})
+            for key, kind in (("cache-policy", "cache"), ("response-headers-policy", "rh")):
+                if key in body:
+                    q[kind] = int(body[key])
+            return json_resp({"account": account, "cache-policy": policy_quota("cache", account),
+                              "response-headers-policy": policy_quota("rh", account)})
         if path == "/_emulator/faults":
             if method == "GET":
                 return json_resp({"faults": [public_fault(f) for f in S.faults]})
