@@ -1245,3 +1245,45 @@ async fn an_account_at_its_cache_policy_quota_gets_a_clear_message() {
     );
     assert!(stderr.contains("cannot be raised"), "{stderr}");
 }
+
+#[tokio::test]
+async fn every_response_varies_on_accept_encoding() {
+    // The function answers one URL with a `.br`, `.gz` or plain body; S3 cannot store Vary.
+    let p = project("precompress = [\"wasm\", \"js\"]\n").await;
+    p.run(&["deploy", "--no-publish"]).success();
+    let (_, headers) = p.headers_policy().await.unwrap();
+    let custom = headers.custom_headers_config().unwrap().items();
+    let vary = custom
+        .iter()
+        .find(|h| h.header().eq_ignore_ascii_case("vary"))
+        .unwrap_or_else(|| panic!("no Vary in {custom:?}"));
+    assert_eq!(vary.value(), "Accept-Encoding");
+    assert!(vary.r#override(), "replaces whatever the origin says");
+}
+
+#[test]
+fn header_settings_cloudfront_would_refuse_are_refused_with_their_place() {
+    let many: Vec<String> = (0..7).map(|i| format!("\"X-H{i}\" = \"v\"")).collect();
+    let cases = [
+        (format!("headers.custom = {{ {} }}", many.join(", ")), "at most 6"),
+        ("headers.custom = { \"Vary\" = \"Cookie\" }".to_string(), "set by the tool"),
+        ("headers.custom = { \"Bad Name\" = \"v\" }".to_string(), "not a valid header name"),
+        (format!("headers.csp = \"default-src {}\"", "x".repeat(1800)), "at most 1783"),
+    ];
+    for (line, why) in cases {
+        let (_tmp, dir) = support::package(&format!(
+            "[package.metadata.cloudfront]\nname = \"limits\"\nframework = \"static\"\n{line}\n"
+        ));
+        let out = support::cli_offline()
+            .current_dir(&dir)
+            .args(["show", "--settings"])
+            .assert()
+            .failure();
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        let key = line.split(' ').next().unwrap();
+        assert!(
+            stderr.contains(key) && stderr.contains("Cargo.toml:") && stderr.contains(why),
+            "{line}: {stderr}"
+        );
+    }
+}

@@ -6,6 +6,26 @@ use crate::settings::Settings;
 /// HSTS for two years, subdomains included (the preload list's minimum is one year).
 pub const HSTS_MAX_AGE: i32 = 63_072_000;
 pub const REFERRER_POLICY: &str = "strict-origin-when-cross-origin";
+/// Sent with every response: caches between the edge and the browser must key on encoding.
+pub const VARY: [&str; 2] = ["vary", "Accept-Encoding"];
+/// Response headers this tool sets itself; `headers.custom` may not name them.
+pub const MANAGED: [&str; 9] = [
+    "strict-transport-security",
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+    "content-security-policy",
+    "cross-origin-opener-policy",
+    "cross-origin-embedder-policy",
+    "cross-origin-resource-policy",
+    "vary",
+];
+/// CloudFront takes at most 10 custom headers in a response-headers policy; this tool uses up
+/// to 4 of them (Vary, and COOP/COEP/CORP with `headers.cross_origin_isolation`).
+pub const MAX_CUSTOM_HEADERS: usize = 6;
+/// The longest Content-Security-Policy a response-headers policy accepts (CloudFront quotas:
+/// "Length of the content security policy value in a response headers policy").
+pub const MAX_CSP_CHARS: usize = 1783;
 
 /// The security headers of a site.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +76,9 @@ impl SecurityHeaders {
             out.push(("cross-origin-embedder-policy".into(), "require-corp".into()));
             out.push(("cross-origin-resource-policy".into(), "same-origin".into()));
         }
+        // The function picks a `.br` or `.gz` sibling by Accept-Encoding (and CloudFront
+        // compresses by it), so one URL has several bodies; S3 cannot store a Vary header.
+        out.push((VARY[0].to_string(), VARY[1].to_string()));
         for (name, value) in &self.custom {
             out.push((name.to_ascii_lowercase(), value.clone()));
         }

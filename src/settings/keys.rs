@@ -246,13 +246,13 @@ pub const KEYS: &[KeyDef] = &[
         Derived(
             "`default-src 'self'; script-src 'self' 'wasm-unsafe-eval'` plus what the stack needs",
         ),
-        "Content-Security-Policy sent with every response.",
+        "Content-Security-Policy sent with every response (at most 1,783 characters).",
     ),
     key(
         "headers.custom",
         Kind::StringMap,
         Fixed("{}"),
-        "Extra response headers, name = value.",
+        "Extra response headers, name = value (at most 6; not the security headers, `Vary` or COOP/COEP/CORP, which the tool sets).",
     ),
     key(
         "domain.name",

@@ -199,8 +199,58 @@ fn validate(def: &KeyDef, value: Value) -> Result<Value, Problem> {
         (Kind::String | Kind::Path, Value::Str(s)) if s.trim().is_empty() => {
             Err(Problem::Invalid("must not be empty".into()))
         }
+        (Kind::StringMap, Value::Map(m)) if def.key == "headers.custom" => {
+            check_custom_headers(m).map(|()| value)
+        }
+        (Kind::String, Value::Str(s)) if def.key == "headers.csp" => check_csp(s).map(|()| value),
         _ => Ok(value),
     }
+}
+
+/// What a CloudFront response-headers policy accepts as custom headers, with room for the
+/// ones this tool adds (see `edge::headers`).
+pub fn check_custom_headers(headers: &BTreeMap<String, String>) -> Result<(), Problem> {
+    use crate::edge::headers::{MANAGED, MAX_CUSTOM_HEADERS};
+    if headers.len() > MAX_CUSTOM_HEADERS {
+        return Err(Problem::Invalid(format!(
+            "{} headers; at most {MAX_CUSTOM_HEADERS} (a CloudFront response-headers policy takes 10 custom headers and this tool uses up to 4: Vary, and COOP/COEP/CORP for cross-origin isolation)",
+            headers.len()
+        )));
+    }
+    for (name, value) in headers {
+        // RFC 9110 token characters.
+        let token = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c));
+        if !token {
+            return Err(Problem::Invalid(format!(
+                "`{name}` is not a valid header name"
+            )));
+        }
+        if MANAGED.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(Problem::Invalid(format!(
+                "`{name}` is set by the tool itself (use `headers.csp` or `headers.cross_origin_isolation` where they apply)"
+            )));
+        }
+        if value.trim().is_empty() || value.chars().any(|c| c.is_control() || !c.is_ascii()) {
+            return Err(Problem::Invalid(format!(
+                "the value of `{name}` must be non-empty printable ASCII"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn check_csp(csp: &str) -> Result<(), Problem> {
+    use crate::edge::headers::MAX_CSP_CHARS;
+    let n = csp.chars().count();
+    if n > MAX_CSP_CHARS {
+        return Err(Problem::Invalid(format!(
+            "{n} characters; CloudFront accepts at most {MAX_CSP_CHARS} in a response-headers policy"
+        )));
+    }
+    Ok(())
 }
 
 /// AWS region codes: `<area>-<direction...>-<n>`, e.g. `eu-west-1`, `us-gov-west-1`,
