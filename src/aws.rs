@@ -151,6 +151,7 @@ impl Aws {
         if let Some(url) = Self::endpoint_override(&self.global, "CloudFront KeyValueStore") {
             builder = builder.endpoint_resolver(KvsEndpoint { url });
         }
+        builder = builder.interceptor(KvsAccessDenied);
         aws_sdk_cloudfrontkeyvaluestore::Client::from_conf(builder.build())
     }
 
@@ -206,6 +207,94 @@ impl aws_sdk_cloudfrontkeyvaluestore::config::endpoint::ResolveEndpoint for KvsE
             let resolved = DefaultResolver::new().resolve_endpoint(params).await?;
             Ok(resolved.into_builder().url(self.url.clone()).build())
         }))
+    }
+}
+
+/// What a 403 from the KeyValueStore data plane most likely means, and what fixes it.
+pub fn kvs_denied_message(temporary_credentials: bool) -> String {
+    if temporary_credentials {
+        "the CloudFront KeyValueStore refused the request (403). Its API is signed with SigV4A, \
+         which needs version-2 session tokens; temporary credentials from the global STS \
+         endpoint (sts.amazonaws.com) carry version-1 tokens, which SigV4A cannot use. Fix: get \
+         the credentials from a regional STS endpoint (AWS_STS_REGIONAL_ENDPOINTS=regional, or \
+         `sts_regional_endpoints = regional` in ~/.aws/config), or have the global endpoint issue \
+         version-2 tokens (`aws iam set-security-token-service-preferences \
+         --global-endpoint-token-version v2Token`). If that is not it, the credentials lack \
+         cloudfront-keyvaluestore permissions on the store"
+            .to_string()
+    } else {
+        "the CloudFront KeyValueStore refused the request (403): the credentials lack \
+         cloudfront-keyvaluestore permissions (DescribeKeyValueStore, GetKey, PutKey, \
+         UpdateKeys) on the store"
+            .to_string()
+    }
+}
+
+/// Rewrites the KeyValueStore data plane's 403 answer so the error every KVS call returns
+/// names the cause and the fix: the service's own answer to a SigV4A request with a
+/// version-1 session token does not say what is wrong.
+#[derive(Debug)]
+struct KvsAccessDenied;
+
+/// Whether the signed request carried a session token (the request is gone by the time the
+/// response arrives, so it is noted on the way out).
+#[derive(Debug, Clone)]
+struct SignedWithSessionToken(bool);
+
+impl aws_smithy_types::config_bag::Storable for SignedWithSessionToken {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for KvsAccessDenied {
+    fn name(&self) -> &'static str {
+        "KvsAccessDenied"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let token = context
+            .request()
+            .headers()
+            .contains_key("x-amz-security-token");
+        cfg.interceptor_state()
+            .store_put(SignedWithSessionToken(token));
+        Ok(())
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if context.response().status().as_u16() != 403 {
+            return Ok(());
+        }
+        let temporary = cfg.load::<SignedWithSessionToken>().is_some_and(|t| t.0);
+        let code = context
+            .response()
+            .headers()
+            .get("x-amzn-errortype")
+            .map_or("AccessDeniedException", |c| {
+                c.split(':').next().unwrap_or(c)
+            })
+            .to_string();
+        let body = serde_json::json!({
+            "__type": code,
+            "Message": kvs_denied_message(temporary),
+        })
+        .to_string();
+        let response = context.response_mut();
+        response.headers_mut().remove("content-length");
+        response
+            .headers_mut()
+            .insert("content-length", body.len().to_string());
+        *response.body_mut() = aws_smithy_types::body::SdkBody::from(body);
+        Ok(())
     }
 }
 

@@ -923,7 +923,13 @@ async fn distribution_keeps_oac_and_function_and_checks_if_match() {
             .e_tag()
             .unwrap()
             .to_string();
-        match cf.delete_cache_policy().id(&cp_id).if_match(etag).send().await {
+        match cf
+            .delete_cache_policy()
+            .id(&cp_id)
+            .if_match(etag)
+            .send()
+            .await
+        {
             Ok(_) => break,
             Err(e) => {
                 let e = e.into_service_error();
@@ -934,5 +940,76 @@ async fn distribution_keeps_oac_and_function_and_checks_if_match() {
             }
         }
     }
-    assert!(in_use > 0, "in use right after the distribution was deleted");
+    assert!(
+        in_use > 0,
+        "in use right after the distribution was deleted"
+    );
+}
+
+#[tokio::test]
+async fn a_key_value_store_403_names_the_session_token_cause_and_the_fix() {
+    let aws = support::aws("us-east-1").await;
+    let arn = make_kvs(&aws.cloudfront()).await;
+    let id = arn.rsplit('/').next().unwrap().to_string();
+    // Temporary credentials, as from STS: the request carries X-Amz-Security-Token.
+    let temporary =
+        cargo_cloudfront_host::aws::Aws::load(&cargo_cloudfront_host::aws::AwsOptions {
+            profile: None,
+            region: "us-east-1".into(),
+            endpoint_url: Some(support::emulator().to_string()),
+            credentials: Some(aws_credential_types::Credentials::new(
+                "test",
+                "test",
+                Some("v1-session-token".into()),
+                None,
+                "tests",
+            )),
+        })
+        .await;
+    // AWS answers a SigV4A request signed with a version-1 session token with a bare 403.
+    let deny = |count: i64| {
+        support::hook(
+            "/_emulator/faults",
+            serde_json::json!({
+                "path": id.clone(), "status": 403, "code": "AccessDeniedException",
+                "message": "Forbidden", "count": count
+            }),
+        )
+    };
+    deny(1);
+    let err = temporary
+        .kvs()
+        .get_key()
+        .kvs_arn(&arn)
+        .key("live")
+        .send()
+        .await
+        .unwrap_err();
+    let text = cargo_cloudfront_host::aws::describe(&err);
+    assert!(
+        text.contains("version-2 session tokens") && text.contains("regional STS endpoint"),
+        "{text}"
+    );
+    assert_eq!(
+        aws_sdk_cloudfrontkeyvaluestore::error::ProvideErrorMetadata::code(
+            &err.into_service_error()
+        ),
+        Some("AccessDeniedException"),
+        "the error keeps its code"
+    );
+
+    // Long-term keys: the message speaks of permissions, not tokens.
+    deny(1);
+    let err = aws
+        .kvs()
+        .describe_key_value_store()
+        .kvs_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    let text = cargo_cloudfront_host::aws::describe(&err);
+    assert!(
+        text.contains("cloudfront-keyvaluestore permissions") && !text.contains("session tokens"),
+        "{text}"
+    );
 }

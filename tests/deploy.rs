@@ -734,7 +734,10 @@ async fn delete_removes_everything_tagged_and_a_second_delete_succeeds() {
 async fn resources_without_the_projects_marks_are_never_touched() {
     // Headers of this project's own, so the shared headers policy's name is unique to it.
     let marker = support::unique("X");
-    let p = project(&format!("headers.custom = {{ \"X-Test\" = \"{marker}\" }}\n")).await;
+    let p = project(&format!(
+        "headers.custom = {{ \"X-Test\" = \"{marker}\" }}\n"
+    ))
+    .await;
     let headers = cargo_cloudfront_host::edge::headers::SecurityHeaders {
         content_security_policy: cargo_cloudfront_host::edge::headers::default_csp(Some("static")),
         cross_origin_isolation: false,
@@ -785,7 +788,11 @@ async fn resources_without_the_projects_marks_are_never_touched() {
         .find(|(r, _)| r == "headers-policy")
         .unwrap();
     assert_eq!(headers.1, "none");
-    let kept = p.cf.get_response_headers_policy().id(&foreign_id).send().await;
+    let kept =
+        p.cf.get_response_headers_policy()
+            .id(&foreign_id)
+            .send()
+            .await;
     assert!(kept.is_ok());
     assert!(!p.bucket_exists().await);
     let etag = kept.unwrap().e_tag().unwrap().to_string();
@@ -967,11 +974,7 @@ async fn an_update_keeps_what_was_added_by_hand() {
     let logging = after.logging().unwrap();
     assert!(logging.enabled());
     assert_eq!(logging.bucket(), "logs-by-hand.s3.amazonaws.com");
-    assert!(
-        not_none(&p.plan(&flags)).is_empty(),
-        "{:?}",
-        p.plan(&flags)
-    );
+    assert!(not_none(&p.plan(&flags)).is_empty(), "{:?}", p.plan(&flags));
 }
 
 /// CloudFront's path-pattern match (`*` any run of characters, `?` one), case-sensitive.
@@ -1016,7 +1019,11 @@ async fn the_error_page_is_fetched_through_an_uncached_behaviour() {
             .to_string(),
     };
     let policy = p.cf.get_cache_policy().id(&policy_id).send().await.unwrap();
-    let config = policy.cache_policy().unwrap().cache_policy_config().unwrap();
+    let config = policy
+        .cache_policy()
+        .unwrap()
+        .cache_policy_config()
+        .unwrap();
     assert_eq!(
         (config.min_ttl(), config.default_ttl(), config.max_ttl()),
         (0, Some(0), Some(0)),
@@ -1030,7 +1037,12 @@ async fn the_error_page_is_fetched_through_an_uncached_behaviour() {
             .ends_with(&p.names.function()),
         "a visitor asking for {page} is routed like any other path"
     );
-    assert_eq!(b.response_headers_policy_id(), dist.default_cache_behavior().unwrap().response_headers_policy_id());
+    assert_eq!(
+        b.response_headers_policy_id(),
+        dist.default_cache_behavior()
+            .unwrap()
+            .response_headers_policy_id()
+    );
 
     // `spa` routing has no error page, so no such behaviour either.
     let out = p.json(&["deploy", "--no-publish", "--set", "routing=spa"]);
@@ -1058,7 +1070,10 @@ fn fresh_account() -> (String, String) {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    let account = format!("9{:011}", (nanos ^ u128::from(std::process::id())) % 100_000_000_000);
+    let account = format!(
+        "9{:011}",
+        (nanos ^ u128::from(std::process::id())) % 100_000_000_000
+    );
     let url = format!("{}/", support::emulator());
     let user = support::unique("u");
     let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0";
@@ -1068,7 +1083,9 @@ fn fresh_account() -> (String, String) {
             .header("x-moto-account-id", &account)
             .header("Authorization", auth)
             .content_type("application/x-www-form-urlencoded")
-            .send(format!("Action={action}&UserName={user}&Version=2010-05-08"))
+            .send(format!(
+                "Action={action}&UserName={user}&Version=2010-05-08"
+            ))
             .unwrap();
         let text = response.body_mut().read_to_string().unwrap();
         if let Some(rest) = text.split("<AccessKeyId>").nth(1) {
@@ -1155,7 +1172,12 @@ impl Tenant {
             .items()
             .iter()
             .filter_map(|s| s.response_headers_policy())
-            .map(|p| p.response_headers_policy_config().unwrap().name().to_string())
+            .map(|p| {
+                p.response_headers_policy_config()
+                    .unwrap()
+                    .name()
+                    .to_string()
+            })
             .collect()
     }
 }
@@ -1185,16 +1207,25 @@ async fn stacks_of_an_account_share_policies_and_the_last_delete_removes_them() 
         vec![policies::cache_policy_name()],
         "one cache policy for the account, not one per stack"
     );
-    assert_eq!(a.custom_headers_policies().await.len(), 1, "same headers, one policy");
+    assert_eq!(
+        a.custom_headers_policies().await.len(),
+        1,
+        "same headers, one policy"
+    );
 
     // Changed headers: a new shared policy; the old one stays while the other stack uses it.
     let flags = ["--set", "headers.cross_origin_isolation=true"];
-    a.run(&["deploy", "--no-publish", flags[0], flags[1]]).success();
+    a.run(&["deploy", "--no-publish", flags[0], flags[1]])
+        .success();
     assert_eq!(a.custom_headers_policies().await.len(), 2);
 
     let first = a.json(&["delete", "--yes", flags[0], flags[1]]);
     assert_eq!(change_of(&first, "cache-policy").0, "none", "{first}");
-    assert!(change_of(&first, "cache-policy").1.contains("still used by 1"));
+    assert!(
+        change_of(&first, "cache-policy")
+            .1
+            .contains("still used by 1")
+    );
     assert_eq!(a.custom_cache_policies().await.len(), 1);
     // A's isolation policy went with A; B's stays.
     assert_eq!(a.custom_headers_policies().await.len(), 1);
@@ -1213,7 +1244,8 @@ async fn a_stack_whose_headers_change_leaves_no_unused_policy_behind() {
     t.run(&["deploy", "--no-publish"]).success();
     let before = t.custom_headers_policies().await;
     let flags = ["--set", "headers.cross_origin_isolation=true"];
-    t.run(&["deploy", "--no-publish", flags[0], flags[1]]).success();
+    t.run(&["deploy", "--no-publish", flags[0], flags[1]])
+        .success();
     let after = t.custom_headers_policies().await;
     assert_eq!(after.len(), 1, "{after:?}");
     assert_ne!(after, before);
@@ -1265,10 +1297,22 @@ async fn every_response_varies_on_accept_encoding() {
 fn header_settings_cloudfront_would_refuse_are_refused_with_their_place() {
     let many: Vec<String> = (0..7).map(|i| format!("\"X-H{i}\" = \"v\"")).collect();
     let cases = [
-        (format!("headers.custom = {{ {} }}", many.join(", ")), "at most 6"),
-        ("headers.custom = { \"Vary\" = \"Cookie\" }".to_string(), "set by the tool"),
-        ("headers.custom = { \"Bad Name\" = \"v\" }".to_string(), "not a valid header name"),
-        (format!("headers.csp = \"default-src {}\"", "x".repeat(1800)), "at most 1783"),
+        (
+            format!("headers.custom = {{ {} }}", many.join(", ")),
+            "at most 6",
+        ),
+        (
+            "headers.custom = { \"Vary\" = \"Cookie\" }".to_string(),
+            "set by the tool",
+        ),
+        (
+            "headers.custom = { \"Bad Name\" = \"v\" }".to_string(),
+            "not a valid header name",
+        ),
+        (
+            format!("headers.csp = \"default-src {}\"", "x".repeat(1800)),
+            "at most 1783",
+        ),
     ];
     for (line, why) in cases {
         let (_tmp, dir) = support::package(&format!(

@@ -6,12 +6,11 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_cloudfront::types::{
     Aliases, AllowedMethods, CacheBehavior, CacheBehaviors, CachedMethods, CustomErrorResponse,
-    CustomErrorResponses,
-    DefaultCacheBehavior, DistributionConfig, DistributionConfigWithTags, EventType,
-    FunctionAssociation, FunctionAssociations, HttpVersion, Method, MinimumProtocolVersion, Origin,
-    OriginAccessControlConfig, OriginAccessControlOriginTypes, OriginAccessControlSigningBehaviors,
-    OriginAccessControlSigningProtocols, Origins, PriceClass, S3OriginConfig, SslSupportMethod,
-    Tag, Tags, ViewerCertificate, ViewerProtocolPolicy,
+    CustomErrorResponses, DefaultCacheBehavior, DistributionConfig, DistributionConfigWithTags,
+    EventType, FunctionAssociation, FunctionAssociations, HttpVersion, Method,
+    MinimumProtocolVersion, Origin, OriginAccessControlConfig, OriginAccessControlOriginTypes,
+    OriginAccessControlSigningBehaviors, OriginAccessControlSigningProtocols, Origins, PriceClass,
+    S3OriginConfig, SslSupportMethod, Tag, Tags, ViewerCertificate, ViewerProtocolPolicy,
 };
 
 use super::{Action, Change, InfraError, Mode, Stack, WaitOptions, aws_err};
@@ -446,10 +445,8 @@ fn desired_config(
             let old = &behaviors[i];
             w.lambda_function_associations = old.lambda_function_associations.clone();
             w.origin_request_policy_id = old.origin_request_policy_id.clone();
-            w.function_associations = Some(with_our_function(
-                old.function_associations.as_ref(),
-                refs,
-            )?);
+            w.function_associations =
+                Some(with_our_function(old.function_associations.as_ref(), refs)?);
             behaviors[i] = w;
         }
         (Some(i), None) => {
@@ -654,7 +651,11 @@ pub fn differences(desired: &DistributionConfig, actual: &DistributionConfig) ->
             .to_string()
     };
     if price(desired) != price(actual) {
-        out.push(format!("price class {} → {}", price(actual), price(desired)));
+        out.push(format!(
+            "price class {} → {}",
+            price(actual),
+            price(desired)
+        ));
     }
     let mut check = |what: &str, same: bool| {
         if !same {
@@ -686,9 +687,7 @@ pub fn differences(desired: &DistributionConfig, actual: &DistributionConfig) ->
         origin(desired) == origin(actual),
     );
     let (want, have) = (default_behavior(desired), default_behavior(actual));
-    let part = |f: fn(&ManagedBehavior) -> String| {
-        want.as_ref().map(f) == have.as_ref().map(f)
-    };
+    let part = |f: fn(&ManagedBehavior) -> String| want.as_ref().map(f) == have.as_ref().map(f);
     check(
         "default behavior (HTTPS, compression, methods)",
         part(|b| {

@@ -395,7 +395,12 @@ async fn users_of_cache(stack: &Stack<'_>, id: &str) -> Result<Vec<String>, Infr
         .cache_policy_id(id)
         .send()
         .await
-        .map_err(|e| aws_err(format!("list the distributions using cache policy {id}"), &e))?;
+        .map_err(|e| {
+            aws_err(
+                format!("list the distributions using cache policy {id}"),
+                &e,
+            )
+        })?;
     Ok(out
         .distribution_id_list()
         .map(|l| l.items().to_vec())
@@ -523,7 +528,10 @@ pub async fn converge_headers(stack: &mut Stack<'_>, mode: Mode) -> Result<Chang
                         ));
                     }
                     Err(e) => {
-                        return Err(aws_err(format!("create response headers policy {name}"), &e));
+                        return Err(aws_err(
+                            format!("create response headers policy {name}"),
+                            &e,
+                        ));
                     }
                 };
                 stack.ids.headers_policy = id;
@@ -634,14 +642,24 @@ pub async fn destroy_cache(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, 
         return Ok(Change::left_alone(
             CACHE,
             &name,
-            &format!("shared, still used by {} other distribution(s)", others.len()),
+            &format!(
+                "shared, still used by {} other distribution(s)",
+                others.len()
+            ),
         ));
     }
     if mode == Mode::Apply {
         super::retry_while_in_use(
             stack,
             &format!("cache policy {name}"),
-            || stack.cf.delete_cache_policy().id(&id).if_match(&etag).send(),
+            || {
+                stack
+                    .cf
+                    .delete_cache_policy()
+                    .id(&id)
+                    .if_match(&etag)
+                    .send()
+            },
             |e| {
                 e.as_service_error()
                     .is_some_and(|s| s.is_cache_policy_in_use())
@@ -682,7 +700,10 @@ pub async fn destroy_headers(stack: &mut Stack<'_>, mode: Mode) -> Result<Change
         return Ok(Change::left_alone(
             HEADERS,
             &name,
-            &format!("shared, still used by {} other distribution(s)", others.len()),
+            &format!(
+                "shared, still used by {} other distribution(s)",
+                others.len()
+            ),
         ));
     }
     if mode == Mode::Apply {
@@ -764,7 +785,10 @@ pub async fn converge_retired(
                 stack.ids.retired_headers_policies.push(id);
             }
             Err(e) => {
-                return Err(aws_err(format!("delete response headers policy {name}"), &e));
+                return Err(aws_err(
+                    format!("delete response headers policy {name}"),
+                    &e,
+                ));
             }
         }
     }
