@@ -374,8 +374,8 @@ def dist_config(caller: str, oac: str, fn_arn: str, cache_policy: str, rh_policy
         "DefaultCacheBehavior": {
             "TargetOriginId": "site-bucket",
             "ViewerProtocolPolicy": "redirect-to-https",
-            "AllowedMethods": {"Quantity": 2, "Items": ["HEAD", "GET"],
-                               "CachedMethods": {"Quantity": 2, "Items": ["HEAD", "GET"]}},
+            "AllowedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"],
+                               "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}},
             "Compress": True,
             "CachePolicyId": cache_policy,
             "ResponseHeadersPolicyId": rh_policy,
@@ -421,16 +421,41 @@ def test_distributions() -> None:
     eq(got["Origins"]["Items"][0]["OriginAccessControlId"], oac, "OriginAccessControlId kept")
     eq(got["DefaultCacheBehavior"]["FunctionAssociations"], cfg["DefaultCacheBehavior"]["FunctionAssociations"],
        "FunctionAssociations kept")
-    eq(got, cfg, "CreateDistribution returns the submitted config")
+    # CloudFront's own method order and its defaults (awscli examples get-distribution-config,
+    # create-distribution): not the submitted XML verbatim.
+    b = got["DefaultCacheBehavior"]
+    eq(b["AllowedMethods"]["Items"], ["HEAD", "GET"], "AllowedMethods in CloudFront's order")
+    eq(b["AllowedMethods"]["CachedMethods"]["Items"], ["HEAD", "GET"], "CachedMethods in CloudFront's order")
+    eq(b["TrustedSigners"], {"Enabled": False, "Quantity": 0}, "TrustedSigners default")
+    eq(b["LambdaFunctionAssociations"], {"Quantity": 0}, "LambdaFunctionAssociations default")
+    eq(b["FieldLevelEncryptionId"], "", "FieldLevelEncryptionId default")
+    eq(got["ViewerCertificate"], dict(cfg["ViewerCertificate"], CertificateSource="cloudfront"),
+       "ViewerCertificate with CertificateSource")
+    eq(got["Logging"], {"Enabled": False, "IncludeCookies": False, "Bucket": "", "Prefix": ""}, "Logging default")
+    eq(got["WebACLId"], "", "WebACLId default")
+    eq(got["Restrictions"], {"GeoRestriction": {"RestrictionType": "none", "Quantity": 0}}, "Restrictions default")
+    eq(got["OriginGroups"], {"Quantity": 0}, "OriginGroups default")
+    bare = cf.create_distribution(DistributionConfig={
+        "CallerReference": caller + "-bare", "Comment": "", "Enabled": False,
+        "Origins": cfg["Origins"], "DefaultCacheBehavior": {
+            "TargetOriginId": "site-bucket", "ViewerProtocolPolicy": "allow-all",
+            "CachePolicyId": CTX["cache_policy"]}})["Distribution"]
+    eq(bare["DistributionConfig"]["ViewerCertificate"],
+       {"CloudFrontDefaultCertificate": True, "SSLSupportMethod": "sni-only", "MinimumProtocolVersion": "TLSv1",
+        "CertificateSource": "cloudfront"}, "default certificate filled in")
+    eq((bare["DistributionConfig"]["HttpVersion"], bare["DistributionConfig"]["PriceClass"]),
+       ("http2", "PriceClass_All"), "HttpVersion and PriceClass defaults")
+    cf.get_distribution(Id=bare["Id"])  # Deployed
+    cf.delete_distribution(Id=bare["Id"], IfMatch=cf.get_distribution(Id=bare["Id"])["ETag"])
     check(dist["DomainName"].endswith(".cloudfront.net"), "DomainName")
     eq(dist["Status"], "InProgress", "Status right after create")
 
     g = cf.get_distribution(Id=did)
     eq(g["Distribution"]["Status"], "Deployed", "Status on the next read (moto: manual transition, 1 read)")
     eq(g["ETag"], etag, "GetDistribution ETag stable")
-    eq(g["Distribution"]["DistributionConfig"], cfg, "GetDistribution round trip")
+    eq(g["Distribution"]["DistributionConfig"], got, "GetDistribution round trip")
     gc = cf.get_distribution_config(Id=did)
-    eq(gc["DistributionConfig"], cfg, "GetDistributionConfig round trip")
+    eq(gc["DistributionConfig"], got, "GetDistributionConfig round trip")
     eq(gc["ETag"], etag, "GetDistributionConfig ETag")
 
     summaries = cf.list_distributions()["DistributionList"]["Items"]
@@ -480,7 +505,7 @@ def test_distributions() -> None:
     u = cf.update_distribution(Id=did, DistributionConfig=cfg2, IfMatch=etag)
     etag2 = u["ETag"]
     check(etag2 != etag, "UpdateDistribution changes the ETag")
-    eq(u["Distribution"]["DistributionConfig"], cfg2, "UpdateDistribution returns the new config")
+    eq(u["Distribution"]["DistributionConfig"]["Comment"], "second", "UpdateDistribution returns the new config")
     eq(cf.get_distribution_config(Id=did)["DistributionConfig"]["Comment"], "second", "updated config stored")
     raises("PreconditionFailed", lambda: cf.update_distribution(Id=did, DistributionConfig=cfg2, IfMatch=etag), 412)
 
@@ -497,6 +522,14 @@ def test_distributions() -> None:
     cf.delete_distribution(Id=did, IfMatch=etag3)
     raises("NoSuchDistribution", lambda: cf.get_distribution(Id=did), 404)
 
+    # what the deleted distribution used stays in use for a moment (EMULATOR_IN_USE_LAG_SECONDS)
+    raises("CachePolicyInUse", lambda: cf.delete_cache_policy(
+        Id=CTX["cache_policy"], IfMatch=cf.get_cache_policy(Id=CTX["cache_policy"])["ETag"]), 409)
+    raises("OriginAccessControlInUse", lambda: cf.delete_origin_access_control(
+        Id=oac, IfMatch=cf.get_origin_access_control(Id=oac)["ETag"]), 409)
+    eq(cf.list_distributions_by_cache_policy_id(CachePolicyId=CTX["cache_policy"])["DistributionIdList"]
+       .get("Items", []), [], "a deleted distribution is not listed, even while it releases the policy")
+    time.sleep(float(os.environ.get("EMULATOR_IN_USE_LAG_SECONDS", "2")) + 0.2)
     # now the policies and the function can go
     cf.delete_cache_policy(Id=CTX["cache_policy"], IfMatch=cf.get_cache_policy(Id=CTX["cache_policy"])["ETag"])
     cf.delete_response_headers_policy(Id=CTX["rh_policy"],
@@ -751,9 +784,32 @@ def test_request_log() -> None:
     eq([r["write"] for r in later], [True], "since= filters")
 
 
+def test_policy_quotas() -> None:
+    cf = client("cloudfront")
+    account = "210987654321"
+    hook("POST", "/_emulator/quotas", {"account": account, "cache-policy": 1})
+    # a client in that account (moto maps an access key to the account of the IAM user owning it)
+    r = S.post(EP + "/", data={"Action": "CreateUser", "UserName": "quota", "Version": "2010-05-08"},
+               headers={"x-moto-account-id": account,
+                        "Authorization": "AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/iam/aws4_request"})
+    r = S.post(EP + "/", data={"Action": "CreateAccessKey", "UserName": "quota", "Version": "2010-05-08"},
+               headers={"x-moto-account-id": account,
+                        "Authorization": "AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/iam/aws4_request"})
+    key = r.text.split("<AccessKeyId>")[1].split("<")[0]
+    other = boto3.client("cloudfront", endpoint_url=EP, region_name="us-east-1", aws_access_key_id=key,
+                         aws_secret_access_key="secret", config=CFG)
+    cfg = {"Name": "q1", "MinTTL": 0, "ParametersInCacheKeyAndForwardedToOrigin": {
+        "EnableAcceptEncodingGzip": False, "HeadersConfig": {"HeaderBehavior": "none"},
+        "CookiesConfig": {"CookieBehavior": "none"}, "QueryStringsConfig": {"QueryStringBehavior": "none"}}}
+    other.create_cache_policy(CachePolicyConfig=cfg)
+    raises("TooManyCachePolicies", lambda: other.create_cache_policy(CachePolicyConfig=dict(cfg, Name="q2")), 400)
+    # the default account keeps the documented 20
+    check(len(cf.list_cache_policies(Type="custom")["CachePolicyList"].get("Items", [])) < 20, "default account")
+
+
 TESTS = [test_health, test_kvs_data_plane, test_cache_policies, test_response_headers_policies, test_functions,
          test_distributions, test_connections, test_pipeline_state, test_codebuild, test_faults,
-         test_bucket_versioning_wire_format, test_request_log, test_acm_and_reset]
+         test_bucket_versioning_wire_format, test_request_log, test_policy_quotas, test_acm_and_reset]
 
 
 def main() -> int:
