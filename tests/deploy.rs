@@ -399,10 +399,16 @@ async fn first_deploy_creates_every_resource_as_configured_and_a_second_changes_
         csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
         "{csp}"
     );
-    assert!(
-        headers
-            .custom_headers_config()
-            .is_none_or(|c| c.items().is_empty()),
+    let custom: Vec<(&str, &str)> = headers
+        .custom_headers_config()
+        .map(|c| c.items())
+        .unwrap_or_default()
+        .iter()
+        .map(|h| (h.header(), h.value()))
+        .collect();
+    assert_eq!(
+        custom,
+        vec![("vary", "Accept-Encoding")],
         "no isolation headers unless asked"
     );
 

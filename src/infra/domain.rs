@@ -20,6 +20,8 @@ use crate::settings::DomainSettings;
 /// The hosted zone AWS uses for every CloudFront alias target.
 pub const CLOUDFRONT_ZONE: &str = "Z2FDTNDATAQYW2";
 const CERTIFICATE: &str = "certificate";
+/// Names one ACM certificate may cover by default.
+pub const MAX_CERTIFICATE_NAMES: usize = 10;
 const DNS: &str = "dns-records";
 
 /// The site's names, normalised: lower-case ASCII, punycode for IDNs, no trailing dot.
@@ -69,6 +71,17 @@ pub fn domains(settings: &DomainSettings) -> Result<Domains, InfraError> {
         if !names.contains(&n) {
             names.push(n);
         }
+    }
+    // ACM's default quota is 10 names per certificate (adjustable; CloudFront itself takes 100
+    // aliases): past it RequestCertificate fails only after the bucket and distribution exist.
+    if names.len() > MAX_CERTIFICATE_NAMES {
+        return Err(invalid(
+            "domain.aliases",
+            format!(
+                "{} names with `domain.name`; an ACM certificate covers at most {MAX_CERTIFICATE_NAMES} by default (ACM quota \"Domain names per ACM certificate\")",
+                names.len()
+            ),
+        ));
     }
     let redirect = match &settings.redirect_to {
         None => None,
@@ -889,6 +902,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("domain.aliases"), "{e}");
+    }
+
+    #[test]
+    fn more_names_than_one_certificate_covers_are_refused_with_the_key() {
+        let aliases: Vec<String> = (0..10).map(|i| format!("a{i}.example.com")).collect();
+        let refs: Vec<&str> = aliases.iter().map(String::as_str).collect();
+        let e = domains(&settings("example.com", &refs, None))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("domain.aliases") && e.contains("at most 10"),
+            "{e}"
+        );
+        assert!(domains(&settings("example.com", &refs[..9], None)).is_ok());
     }
 
     #[test]

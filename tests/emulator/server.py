@@ -7,8 +7,10 @@ what moto lacks (see README.md):
 * CloudFront KeyValueStore data plane (restJson1, SigV4A: signatures are never checked)
 * CloudFront cache policies and response-headers policies
 * CloudFront Functions (create/describe/get/update/publish/delete/list, by stage)
-* CloudFront distributions: the submitted DistributionConfig is kept verbatim,
-  ETags change on every write, If-Match is enforced
+* CloudFront distributions: the submitted DistributionConfig is kept and returned as
+  CloudFront does (its method order, defaults filled in), ETags change on every write,
+  If-Match is enforced, and what a deleted distribution used stays in use for a moment
+* policy quotas per account
 * CodeStar connections
 * CodePipeline GetPipelineState (+ execution status kept consistent)
 * CodeBuild CreateProject/UpdateProject/StartBuild/BatchGetBuilds fidelity
