@@ -12,6 +12,8 @@ pub enum Kind {
         min: i64,
         max: i64,
     },
+    /// An integer from a fixed set, where the AWS API accepts only those values.
+    IntegerOneOf(&'static [i64]),
     /// A duration such as `24h`, `90m` or `7days` (humantime).
     Duration,
     /// One of a fixed set of strings.
@@ -33,6 +35,14 @@ impl Kind {
             Kind::Path => "path".into(),
             Kind::Bool => "boolean".into(),
             Kind::Integer { min, max } => format!("integer ({min}–{max})"),
+            Kind::IntegerOneOf(values) => format!(
+                "integer, one of {}",
+                values
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Kind::Duration => "duration (e.g. \"24h\")".into(),
             Kind::Enum(values) => values
                 .iter()
@@ -188,9 +198,13 @@ pub const KEYS: &[KeyDef] = &[
     ),
     key(
         "pipeline.log_retention_days",
-        Kind::Integer { min: 1, max: 3653 },
+        // CloudWatch Logs PutRetentionPolicy accepts only these values (API reference).
+        Kind::IntegerOneOf(&[
+            1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+            2922, 3288, 3653,
+        ]),
         Fixed("14"),
-        "Days CloudWatch keeps build logs.",
+        "Days CloudWatch keeps build logs (the values CloudWatch Logs accepts).",
     ),
     key(
         "precompress",

@@ -100,7 +100,9 @@ pub fn from_toml(def: &KeyDef, item: &toml_edit::Item) -> Result<Value, Problem>
             return from_str(def, s);
         }
         Kind::Bool => Value::Bool(item.as_bool().ok_or_else(|| wrong(def, item))?),
-        Kind::Integer { .. } => Value::Int(item.as_integer().ok_or_else(|| wrong(def, item))?),
+        Kind::Integer { .. } | Kind::IntegerOneOf(_) => {
+            Value::Int(item.as_integer().ok_or_else(|| wrong(def, item))?)
+        }
         Kind::StringList => {
             let array = item.as_array().ok_or_else(|| wrong(def, item))?;
             let mut out = Vec::with_capacity(array.len());
@@ -148,7 +150,7 @@ pub fn from_str(def: &KeyDef, raw: &str) -> Result<Value, Problem> {
                 )));
             }
         },
-        Kind::Integer { .. } => Value::Int(
+        Kind::Integer { .. } | Kind::IntegerOneOf(_) => Value::Int(
             raw.trim()
                 .parse()
                 .map_err(|_| Problem::Invalid(format!("`{raw}` is not an integer")))?,
@@ -184,6 +186,16 @@ fn validate(def: &KeyDef, value: Value) -> Result<Value, Problem> {
         (Kind::Integer { min, max }, Value::Int(i)) if i < min || i > max => Err(Problem::Invalid(
             format!("{i} is out of range ({min}–{max})"),
         )),
+        (Kind::IntegerOneOf(allowed), Value::Int(i)) if !allowed.contains(i) => {
+            Err(Problem::Invalid(format!(
+                "{i} is not one of {}",
+                allowed
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
         (Kind::Enum(allowed), Value::Str(s)) if !allowed.contains(&s.as_str()) => {
             Err(Problem::Invalid(format!(
                 "`{s}` is not one of {}",

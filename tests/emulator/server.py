@@ -1255,7 +1255,10 @@ def merge_tags(old: list[dict[str, str]], new: list[dict[str, str]]) -> list[dic
     return [{"Key": k, "Value": v} for k, v in d.items()]
 
 
-def handle_connections(req: Req, op: str) -> Resp:
+def handle_connections(req: Req, op: str, service: str = "codestar-connections") -> Resp:
+    """Both APIs, CodeStar Connections (2019-12-01) and its renamed successor CodeConnections
+    (2023-12-01), over one store: a connection's ARN carries the prefix of the API that created
+    it (Developer Tools console guide, "Connections rename")."""
     body = req.json()
     account = req.account
     with LOCK:
@@ -1272,7 +1275,7 @@ def handle_connections(req: Req, op: str) -> Resp:
             if host is not None and provider is None:
                 provider = "GitHubEnterpriseServer"
             tags = check_tags(body.get("Tags"))
-            arn = f"arn:aws:codestar-connections:{req.region}:{account}:connection/{uuid.uuid4()}"
+            arn = f"arn:aws:{service}:{req.region}:{account}:connection/{uuid.uuid4()}"
             S.connections[arn] = {"ConnectionName": name, "ConnectionArn": arn, "ProviderType": provider,
                                   "OwnerAccountId": account, "ConnectionStatus": "PENDING", "HostArn": host,
                                   "Tags": tags, "account": account, "region": req.region}
@@ -1383,6 +1386,90 @@ def set_stage_status(account: str, region: str, name: str, exec_id: str, stage: 
         ex.status = overall
         ex.status_summary = error if status == "Failed" else None
         ex.last_update_time = t
+
+
+def connection_for(arn: Any) -> dict[str, Any] | None:
+    """A connection by ARN, whichever service prefix it carries (AWS renamed CodeStar
+    Connections to CodeConnections in 2024; both prefixes name connections of one service)."""
+    return S.connections.get(arn) if isinstance(arn, str) else None
+
+
+def source_failure(account: str, pipeline: Any) -> str | None:
+    """Why the pipeline's Source stage cannot fetch, as AWS's Source action would fail, or None.
+
+    S3 source: the object must exist (the execution reads it; CodePipeline user guide, "Amazon
+    S3 source action"). CodeStarSourceConnection: the connection must be AVAILABLE (a PENDING
+    connection "cannot be used until it is updated"; Developer Tools console guide, "Update a
+    pending connection"). The wording of the messages is the emulator's."""
+    stages = pipeline.pipeline.get("stages", [])
+    if not stages:
+        return None
+    for action in stages[0].get("actions", []):
+        tid, cfg = action.get("actionTypeId", {}), action.get("configuration", {}) or {}
+        if tid.get("category") != "Source":
+            continue
+        if tid.get("provider") == "S3":
+            from moto.s3.models import s3_backends
+
+            bucket, key = cfg.get("S3Bucket"), cfg.get("S3ObjectKey")
+            try:
+                obj = s3_backends[account]["aws"].get_object(bucket, key)
+            except Exception:
+                obj = None
+            if obj is None:
+                return (f"The object with key '{key}' does not exist in bucket '{bucket}' "
+                        f"(action {action.get('name')})")
+        if tid.get("provider") == "CodeStarSourceConnection":
+            arn = cfg.get("ConnectionArn")
+            c = connection_for(arn)
+            if c is None:
+                return f"Connection {arn} does not exist"
+            if c["ConnectionStatus"] != "AVAILABLE":
+                return (f"Unable to use Connection: {arn}. The provided connection is in "
+                        f"{c['ConnectionStatus']} state, not AVAILABLE")
+    return None
+
+
+def start_execution(account: str, region: str, name: str, exec_id: str, trigger_type: str,
+                    trigger_detail: str = "") -> None:
+    """An execution starts: record its trigger (ExecutionTrigger in ListPipelineExecutions /
+    GetPipelineExecution), put its first stage InProgress, and fail that stage at once when the
+    source cannot be fetched."""
+    _, pipeline = find_pipeline(account, name, region)
+    if pipeline is None:
+        return
+    ex = pipeline.executions.get(exec_id)
+    if ex is not None:
+        ex.trigger = {"triggerType": trigger_type, "triggerDetail": trigger_detail}
+    on_execution_started(account, region, name, exec_id)
+    stages = pipeline_stage_names(pipeline)
+    why = source_failure(account, pipeline)
+    if why and stages:
+        set_stage_status(account, region, name, exec_id, stages[0], "Failed", why)
+
+
+def fix_execution_trigger() -> None:
+    """moto reports every execution as triggered by StartPipelineExecution; report the trigger
+    the emulator recorded (CreatePipeline for the automatic first run)."""
+    from moto.codepipeline import models as cpm
+
+    cls = cpm.PipelineExecution
+    if getattr(cls, "_emulator_patched", False):
+        return
+    orig_dict, orig_summary = cls.to_dict, cls.to_summary_dict
+
+    def to_dict(self):  # type: ignore[no-untyped-def]
+        out = orig_dict(self)
+        out["trigger"] = getattr(self, "trigger", out.get("trigger"))
+        return out
+
+    def to_summary_dict(self):  # type: ignore[no-untyped-def]
+        out = orig_summary(self)
+        out["trigger"] = getattr(self, "trigger", out.get("trigger"))
+        return out
+
+    cls.to_dict, cls.to_summary_dict = to_dict, to_summary_dict
+    cls._emulator_patched = True  # type: ignore[attr-defined]
 
 
 def handle_get_pipeline_state(req: Req) -> Resp:
@@ -1880,6 +1967,12 @@ def apply_build_state(build_id: str, build: dict[str, Any]) -> None:
         S.builds_completed.add(build_id)
 
 
+# CloudWatch Logs PutRetentionPolicy accepts only these (API reference, retentionInDays: "Possible
+# values are: 1, 3, 5, ... 3288, and 3653"); moto stores any integer.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
+
+
 # =========================================================================== #
 # JSON timestamps in moto's responses (ISO strings -> epoch seconds)
 # =========================================================================== #
@@ -2163,6 +2256,7 @@ class EmulatorApp:
     def __init__(self) -> None:
         self.moto = DomainDispatcherApplication(create_backend_app)
         fix_create_pipeline_role_check()
+        fix_execution_trigger()
         fix_bucket_policy_conditions()
         fix_acm_held_status()
 
@@ -2199,6 +2293,8 @@ class EmulatorApp:
             prefix = prefix.rsplit(".", 1)[-1]
             if prefix == "CodeStar_connections_20191201":
                 return handle_connections(req, op)
+            if prefix == "CodeConnections_20231201":
+                return handle_connections(req, op, "codeconnections")
             if prefix == "CodePipeline_20150709":
                 if op == "GetPipelineState":
                     return handle_get_pipeline_state(req)
@@ -2208,14 +2304,34 @@ class EmulatorApp:
                         status, headers, body = self.call_moto(req.environ)
                         if status < 300:
                             name = json.loads(req.body() or b"{}").get("name")
-                            on_execution_started(req.account, req.region, name, json.loads(body)["pipelineExecutionId"])
+                            start_execution(req.account, req.region, name, json.loads(body)["pipelineExecutionId"],
+                                            "StartPipelineExecution")
                         return Resp(status, body, headers)
+                if op == "CreatePipeline":
+                    # AWS starts an execution by itself when a pipeline is created (trigger type
+                    # CreatePipeline; CodePipeline user guide, "Start a pipeline execution").
+                    req.body()
+                    with LOCK:
+                        status, headers, body = self.call_moto(req.environ)
+                        if status < 300:
+                            name = json.loads(body)["pipeline"]["name"]
+                            exec_id = cp_backend(req.account, req.region).start_pipeline_execution(name, None)
+                            start_execution(req.account, req.region, name, exec_id, "CreatePipeline")
+                        return Resp(status, normalise_json_response(req, status, headers, body), headers)
                 if op == "DeletePipeline":
                     name = req.json().get("name")
                     S.pipeline_exec.pop((req.account, req.region, name), None)
                 return None
             if prefix == "CodeBuild_20161006":
                 return handle_codebuild(self, req, op)
+            if prefix == "Logs_20140328" and op == "PutRetentionPolicy":
+                days = req.json().get("retentionInDays")
+                if days not in LOG_RETENTION_DAYS:
+                    raise ApiError(400, "InvalidParameterException",
+                                   f"1 validation error detected: Value '{days}' at 'retentionInDays' failed to "
+                                   f"satisfy constraint: Member must satisfy enum value set: "
+                                   f"[{', '.join(str(d) for d in LOG_RETENTION_DAYS)}]")
+                return None
             return None
         if req.path.startswith(CF_PREFIX) and req.sig_service in ("", "cloudfront"):
             return handle_cloudfront(self, req)
