@@ -1172,3 +1172,33 @@ fn a_log_retention_cloudwatch_refuses_is_an_error_with_its_location_before_any_a
     );
     assert_eq!(support::requests(&key, 0).len(), 0, "an AWS call was made");
 }
+
+#[test]
+fn more_path_filters_than_codepipeline_takes_are_an_error_with_their_location() {
+    let paths: Vec<String> = (0..9).map(|i| format!("\"p{i}/**\"")).collect();
+    let (_tmp, dir) = support::package(&format!(
+        "[package.metadata.cloudfront]\nregion = \"{REGION}\"\nframework = \"static\"\n\
+         source.kind = \"github\"\nsource.repository = \"{REPO}\"\nsource.branch = \"main\"\n\
+         source.paths = [{}]\n",
+        paths.join(", ")
+    ));
+    let key = support::unique("AKIDPATHS");
+    let out = support::cli_with_key(&key)
+        .current_dir(&dir)
+        .args(["plan"])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Cargo.toml:14:8:")
+            && stderr.contains("`package.metadata.cloudfront.source.paths`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("9 entries; at most 8 are allowed"),
+        "{stderr}"
+    );
+    assert_eq!(support::requests(&key, 0).len(), 0, "an AWS call was made");
+}

@@ -1963,6 +1963,96 @@ mod tests {
     }
 
     #[test]
+    fn a_codeconnections_arn_is_granted_the_action_of_its_own_prefix() {
+        let s = scope();
+        let new = "arn:aws:codeconnections:eu-west-1:123456789012:connection/c2";
+        let old = "arn:aws:codestar-connections:eu-west-1:123456789012:connection/c1";
+        assert_eq!(connection_service(new), "codeconnections");
+        assert_eq!(connection_service(old), "codestar-connections");
+        let st = statements(&pipeline_policy(&s, Some(new)));
+        assert_eq!(actions(&st[3]), vec!["codeconnections:UseConnection"]);
+        assert_eq!(resources(&st[3]), vec![new]);
+        assert!(
+            connection_console_url("eu-west-1", new).contains("/codeconnections/connections/c2")
+        );
+    }
+
+    fn run(id: &str, status: &str, trigger: &str) -> Execution {
+        Execution {
+            id: id.into(),
+            status: status.into(),
+            trigger: Some(trigger.into()),
+        }
+    }
+
+    #[test]
+    fn the_first_run_follows_what_this_deploy_did_and_the_executions_states() {
+        let gh = SourceSpec::Github {
+            repository: "octo/site".into(),
+            branch: "main".into(),
+            paths: vec![],
+            connection_arn: None,
+        };
+        let automatic_failed = [run("a", "Failed", "CreatePipeline")];
+        let automatic_running = [run("a", "InProgress", "CreatePipeline")];
+        // Just created with an S3 source: the automatic run has nothing to read, whatever its
+        // state when listed.
+        for runs in [&automatic_running[..], &automatic_failed[..], &[]] {
+            assert!(matches!(
+                first_run(true, &SourceSpec::S3, None, runs),
+                FirstRun::Start(_)
+            ));
+        }
+        // Just created with a connection that was AVAILABLE: the automatic run is the first run.
+        assert_eq!(
+            first_run(true, &gh, Some("AVAILABLE"), &automatic_running),
+            FirstRun::Ran(Some(automatic_running[0].clone()))
+        );
+        assert_eq!(
+            first_run(true, &gh, Some("AVAILABLE"), &[]),
+            FirstRun::Ran(None)
+        );
+        // ... PENDING at creation: the automatic run could not fetch, even if still listed as
+        // running.
+        match first_run(true, &gh, Some("PENDING"), &automatic_running) {
+            FirstRun::Start(why) => assert!(why.contains("PENDING"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // An existing pipeline: an execution existing is not the pipeline having run.
+        match first_run(false, &gh, Some("AVAILABLE"), &automatic_failed) {
+            FirstRun::Start(why) => assert!(why.contains("a, Failed"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            first_run(false, &SourceSpec::S3, None, &[]),
+            FirstRun::Start(_)
+        ));
+        let history = [
+            run("c", "Failed", "StartPipelineExecution"),
+            run("b", "Succeeded", "StartPipelineExecution"),
+            run("a", "Failed", "CreatePipeline"),
+        ];
+        assert_eq!(
+            first_run(false, &SourceSpec::S3, None, &history),
+            FirstRun::Ran(Some(history[1].clone()))
+        );
+        for status in ["InProgress", "Stopping"] {
+            let runs = [run("d", status, "StartPipelineExecution")];
+            assert!(matches!(
+                first_run(false, &gh, Some("AVAILABLE"), &runs),
+                FirstRun::Ran(Some(_))
+            ));
+        }
+        for status in ["Stopped", "Superseded", "Cancelled", "Failed"] {
+            let runs = [run("d", status, "StartPipelineExecution")];
+            assert!(matches!(
+                first_run(false, &gh, Some("AVAILABLE"), &runs),
+                FirstRun::Start(_)
+            ));
+        }
+    }
+
+    #[test]
     fn trust_policies_name_one_service_and_the_account() {
         let t = trust_policy("codebuild.amazonaws.com", "123456789012");
         let st = statements(&t);
@@ -1985,6 +2075,10 @@ mod tests {
         .to_string();
         assert_eq!(decode_policy(&encoded), Some(doc.clone()));
         assert_eq!(decode_policy(&doc.to_string()), Some(doc));
+        // RFC 3986 (IAM's encoding): a literal `+` stays a plus, it is not a space.
+        let plus = json!({"Version": "2012-10-17", "Statement": [{"Sid": "a+b c"}]});
+        let encoded = plus.to_string().replace(' ', "%20").replace('"', "%22");
+        assert_eq!(decode_policy(&encoded), Some(plus));
     }
 
     #[test]

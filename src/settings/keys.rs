@@ -23,6 +23,11 @@ pub enum Kind {
     /// A DNS name (a domain to serve the site from).
     Hostname,
     StringList,
+    /// A list of strings the AWS API bounds: at most `items` entries of 1 to `chars` characters.
+    BoundedStringList {
+        items: usize,
+        chars: usize,
+    },
     /// A table of string values (`{ "X-Name" = "value" }`).
     StringMap,
 }
@@ -52,6 +57,9 @@ impl Kind {
             Kind::Region => "region".into(),
             Kind::Hostname => "hostname".into(),
             Kind::StringList => "array of strings".into(),
+            Kind::BoundedStringList { items, chars } => {
+                format!("array of at most {items} strings of 1–{chars} characters")
+            }
             Kind::StringMap => "table of strings".into(),
         }
     }
@@ -180,7 +188,11 @@ pub const KEYS: &[KeyDef] = &[
     ),
     key(
         "source.paths",
-        Kind::StringList,
+        // CodePipeline's GitFilePathFilterCriteria: 1 to 8 patterns of 1 to 255 characters.
+        Kind::BoundedStringList {
+            items: 8,
+            chars: 255,
+        },
         Fixed("[]"),
         "Glob filters: only pushes touching these paths trigger the pipeline.",
     ),

@@ -103,7 +103,7 @@ pub fn from_toml(def: &KeyDef, item: &toml_edit::Item) -> Result<Value, Problem>
         Kind::Integer { .. } | Kind::IntegerOneOf(_) => {
             Value::Int(item.as_integer().ok_or_else(|| wrong(def, item))?)
         }
-        Kind::StringList => {
+        Kind::StringList | Kind::BoundedStringList { .. } => {
             let array = item.as_array().ok_or_else(|| wrong(def, item))?;
             let mut out = Vec::with_capacity(array.len());
             for element in array.iter() {
@@ -160,7 +160,7 @@ pub fn from_str(def: &KeyDef, raw: &str) -> Result<Value, Problem> {
                 "`{raw}` is not a duration ({e}); try \"24h\" or \"7days\""
             ))
         })?),
-        Kind::StringList => Value::List(
+        Kind::StringList | Kind::BoundedStringList { .. } => Value::List(
             raw.split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
@@ -186,6 +186,16 @@ fn validate(def: &KeyDef, value: Value) -> Result<Value, Problem> {
         (Kind::Integer { min, max }, Value::Int(i)) if i < min || i > max => Err(Problem::Invalid(
             format!("{i} is out of range ({min}–{max})"),
         )),
+        (Kind::BoundedStringList { items, .. }, Value::List(l)) if l.len() > *items => Err(
+            Problem::Invalid(format!("{} entries; at most {items} are allowed", l.len())),
+        ),
+        (Kind::BoundedStringList { chars, .. }, Value::List(l))
+            if l.iter().any(|e| e.is_empty() || e.chars().count() > *chars) =>
+        {
+            Err(Problem::Invalid(format!(
+                "every entry must be 1 to {chars} characters long"
+            )))
+        }
         (Kind::IntegerOneOf(allowed), Value::Int(i)) if !allowed.contains(i) => {
             Err(Problem::Invalid(format!(
                 "{i} is not one of {}",

@@ -1448,6 +1448,50 @@ def start_execution(account: str, region: str, name: str, exec_id: str, trigger_
         set_stage_status(account, region, name, exec_id, stages[0], "Failed", why)
 
 
+def validate_pipeline_declaration(decl: Any) -> None:
+    """The service model's bounds on a declaration's triggers and variables (botocore
+    codepipeline service-2.json: GitFilePathPatternList / GitBranchPatternList 1-8 patterns of
+    1-255 characters, GitPushFilterList 1-3, PipelineVariableDeclarationList <= 50,
+    ExecutionMode QUEUED|SUPERSEDED|PARALLEL), answered as AWS answers model violations."""
+    if not isinstance(decl, dict):
+        return
+
+    def bad(path: str, what: str) -> ApiError:
+        return ApiError(400, "ValidationException",
+                        f"1 validation error detected: Value at '{path}' failed to satisfy constraint: {what}")
+
+    mode = decl.get("executionMode")
+    if mode is not None and mode not in ("QUEUED", "SUPERSEDED", "PARALLEL"):
+        raise bad("pipeline.executionMode", "Member must satisfy enum value set: [QUEUED, SUPERSEDED, PARALLEL]")
+    if len(decl.get("variables") or []) > 50:
+        raise bad("pipeline.variables", "Member must have length less than or equal to 50")
+    for ti, t in enumerate(decl.get("triggers") or [], 1):
+        git = (t or {}).get("gitConfiguration") or {}
+        for kind in ("push", "pullRequest"):
+            filters = git.get(kind) or []
+            if len(filters) > 3:
+                raise bad(f"pipeline.triggers.{ti}.member.gitConfiguration.{kind}",
+                          "Member must have length less than or equal to 3")
+            for fi, f in enumerate(filters, 1):
+                for crit in ("branches", "filePaths", "tags"):
+                    for side in ("includes", "excludes"):
+                        pats = ((f or {}).get(crit) or {}).get(side)
+                        if pats is None:
+                            continue
+                        path = f"pipeline.triggers.{ti}.member.gitConfiguration.{kind}.{fi}.member.{crit}.{side}"
+                        if not 1 <= len(pats) <= 8:
+                            raise bad(path, "Member must have length less than or equal to 8")
+                        if any(not isinstance(x, str) or not 1 <= len(x) <= 255 for x in pats):
+                            raise bad(path, "Member must have length less than or equal to 255")
+
+
+def fill_pipeline_defaults(pipeline: Any) -> None:
+    """GetPipeline returns the declaration with AWS's defaults: a V2 pipeline's executionMode is
+    SUPERSEDED unless set (API reference, PipelineDeclaration.executionMode)."""
+    if pipeline is not None and pipeline.pipeline.get("pipelineType") == "V2":
+        pipeline.pipeline.setdefault("executionMode", "SUPERSEDED")
+
+
 def fix_execution_trigger() -> None:
     """moto reports every execution as triggered by StartPipelineExecution; report the trigger
     the emulator recorded (CreatePipeline for the automatic first run)."""
@@ -2307,16 +2351,23 @@ class EmulatorApp:
                             start_execution(req.account, req.region, name, json.loads(body)["pipelineExecutionId"],
                                             "StartPipelineExecution")
                         return Resp(status, body, headers)
-                if op == "CreatePipeline":
-                    # AWS starts an execution by itself when a pipeline is created (trigger type
-                    # CreatePipeline; CodePipeline user guide, "Start a pipeline execution").
-                    req.body()
+                if op in ("CreatePipeline", "UpdatePipeline"):
+                    validate_pipeline_declaration(req.json().get("pipeline"))
                     with LOCK:
                         status, headers, body = self.call_moto(req.environ)
                         if status < 300:
-                            name = json.loads(body)["pipeline"]["name"]
-                            exec_id = cp_backend(req.account, req.region).start_pipeline_execution(name, None)
-                            start_execution(req.account, req.region, name, exec_id, "CreatePipeline")
+                            out = json.loads(body)
+                            name = out["pipeline"]["name"]
+                            _, pipeline = find_pipeline(req.account, name, req.region)
+                            fill_pipeline_defaults(pipeline)
+                            out["pipeline"] = pipeline.pipeline
+                            body = json.dumps(out).encode()
+                            if op == "CreatePipeline":
+                                # AWS starts an execution by itself when a pipeline is created
+                                # (trigger type CreatePipeline; CodePipeline user guide, "Start a
+                                # pipeline execution").
+                                exec_id = cp_backend(req.account, req.region).start_pipeline_execution(name, None)
+                                start_execution(req.account, req.region, name, exec_id, "CreatePipeline")
                         return Resp(status, normalise_json_response(req, status, headers, body), headers)
                 if op == "DeletePipeline":
                     name = req.json().get("name")
