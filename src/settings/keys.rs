@@ -23,6 +23,10 @@ pub enum Kind {
     /// A DNS name (a domain to serve the site from).
     Hostname,
     StringList,
+    /// A string the AWS API bounds to 1 to `chars` characters.
+    BoundedString {
+        chars: usize,
+    },
     /// A list of strings the AWS API bounds: at most `items` entries of 1 to `chars` characters.
     BoundedStringList {
         items: usize,
@@ -57,6 +61,7 @@ impl Kind {
             Kind::Region => "region".into(),
             Kind::Hostname => "hostname".into(),
             Kind::StringList => "array of strings".into(),
+            Kind::BoundedString { chars } => format!("string of 1–{chars} characters"),
             Kind::BoundedStringList { items, chars } => {
                 format!("array of at most {items} strings of 1–{chars} characters")
             }
@@ -176,7 +181,8 @@ pub const KEYS: &[KeyDef] = &[
     ),
     key(
         "source.branch",
-        Kind::String,
+        // The pipeline's push trigger names it: CodePipeline's GitBranchNamePattern, 1-255.
+        Kind::BoundedString { chars: 255 },
         Derived("the checked-out branch"),
         "Branch whose pushes trigger the pipeline.",
     ),
