@@ -1427,7 +1427,53 @@ def source_failure(account: str, pipeline: Any) -> str | None:
             if c["ConnectionStatus"] != "AVAILABLE":
                 return (f"Unable to use Connection: {arn}. The provided connection is in "
                         f"{c['ConnectionStatus']} state, not AVAILABLE")
+            # The pipeline's service role must be allowed to use the connection, with the action
+            # of the ARN's own service prefix (CodePipeline user guide, "Add permissions to the
+            # CodePipeline service role": codestar-connections:UseConnection; Developer Tools
+            # console guide, "Connections rename": the prefix must match the resource's).
+            action_name = f"{arn.split(':')[2]}:UseConnection"
+            if not role_allows(account, pipeline.pipeline.get("roleArn", ""), action_name, arn):
+                return (f"Insufficient permissions: the service role {pipeline.pipeline.get('roleArn')} "
+                        f"is not allowed {action_name} on {arn}")
     return None
+
+
+def role_allows(account: str, role_arn: str, action: str, resource: str) -> bool:
+    """IAM's evaluation, reduced to what a service role's identity policies say: an explicit
+    Deny wins, else some Allow must match the action and the resource (wildcards as IAM reads
+    them: case-insensitive actions, `*` and `?` in both)."""
+    from fnmatch import fnmatchcase
+    from moto.iam.models import iam_backends
+
+    try:
+        role = iam_backends[account]["aws"].get_role_by_arn(role_arn)
+    except Exception:
+        return False
+    docs = list(role.policies.values())
+    for mp in role.managed_policies.values():
+        try:
+            docs.append(mp.default_version.document if hasattr(mp, "default_version") else mp.document)
+        except Exception:
+            continue
+    allowed = False
+    for doc in docs:
+        try:
+            d = json.loads(unquote(doc)) if isinstance(doc, str) else doc
+        except ValueError:
+            continue
+        stmts = d.get("Statement", [])
+        for st in stmts if isinstance(stmts, list) else [stmts]:
+            acts = st.get("Action", [])
+            ress = st.get("Resource", [])
+            acts = [acts] if isinstance(acts, str) else acts
+            ress = [ress] if isinstance(ress, str) else ress
+            hit = (any(fnmatchcase(action.lower(), a.lower()) for a in acts)
+                   and any(fnmatchcase(resource, r) for r in ress))
+            if hit and st.get("Effect") == "Deny":
+                return False
+            if hit and st.get("Effect") == "Allow":
+                allowed = True
+    return allowed
 
 
 def start_execution(account: str, region: str, name: str, exec_id: str, trigger_type: str,

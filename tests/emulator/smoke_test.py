@@ -608,6 +608,20 @@ def test_pipeline_state() -> None:
     raw = raw_json("codepipeline", "CodePipeline_20150709.GetPipelineState", {"name": name})
     check(isinstance(raw["created"], (int, float)), "GetPipelineState created is epoch seconds")
     hook("POST", "/_emulator/connections/status", {"ConnectionArn": conn, "ConnectionStatus": "AVAILABLE"})
+    # An AVAILABLE connection is not enough: the service role must be allowed to use it, with
+    # the action of the ARN's own prefix.
+    iam = client("iam")
+    role_name = role.rsplit("/", 1)[-1]
+    iam.put_role_policy(RoleName=role_name, PolicyName="conn", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "codeconnections:UseConnection",
+                                                "Resource": conn}]}))
+    denied = cp.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    got = cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=denied)["pipelineExecution"]
+    eq(got["status"], "Failed", "a run without UseConnection of the right prefix fails")
+    check("codestar-connections:UseConnection" in got.get("statusSummary", ""), f"summary: {got}")
+    iam.put_role_policy(RoleName=role_name, PolicyName="conn", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "codestar-connections:UseConnection",
+                                                "Resource": conn}]}))
 
     ex = cp.start_pipeline_execution(name=name)["pipelineExecutionId"]
     eq(cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=ex)["pipelineExecution"]["trigger"]
