@@ -895,17 +895,62 @@ async fn s3_source_deploy_and_upload_start_unique_versions_and_status_reports_a_
         .unwrap();
     assert_eq!(versions.versions().len(), 2);
 
-    // The pipeline's build (CodePipeline would start it) fails and logs to its stream.
-    let build = p
+    // The upload's run gets past Source; its Build action starts a CodeBuild build, which
+    // fails and logs to its stream.
+    support::hook(
+        "/_emulator/pipelines/state",
+        json!({"name": p.names.pipeline(), "pipelineExecutionId": second_exec,
+               "stage": "Source", "status": "Succeeded"}),
+    );
+    let actions = p
         .aws
+        .codepipeline()
+        .list_action_executions()
+        .pipeline_name(p.names.pipeline())
+        .filter(
+            aws_sdk_codepipeline::types::ActionExecutionFilter::builder()
+                .pipeline_execution_id(&second_exec)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let build_id = actions
+        .action_execution_details()
+        .iter()
+        .find(|d| d.stage_name() == Some("Build"))
+        .and_then(|d| d.output()?.execution_result()?.external_execution_id())
+        .expect("the Build action started a build")
+        .to_string();
+    let builds = p
+        .aws
+        .codebuild()
+        .batch_get_builds()
+        .ids(&build_id)
+        .send()
+        .await
+        .unwrap();
+    let build = builds.builds()[0].clone();
+    assert_eq!(
+        build.initiator(),
+        Some(format!("codepipeline/{}", p.names.pipeline()).as_str())
+    );
+    let version_var = build
+        .environment()
+        .unwrap()
+        .environment_variables()
+        .iter()
+        .find(|v| v.name() == "CLOUDFRONT_HOST_VERSION")
+        .map(|v| v.value().to_string());
+    assert_eq!(version_var.as_deref(), Some(second.as_str()));
+    // Someone runs the project by hand meanwhile: the newest build is not the pipeline's.
+    p.aws
         .codebuild()
         .start_build()
         .project_name(p.names.codebuild_project())
         .send()
         .await
         .unwrap();
-    let build = build.build_value().unwrap();
-    let build_id = build.id().unwrap().to_string();
     let logs = build.logs().unwrap();
     assert_eq!(logs.group_name(), Some(p.names.log_group().as_str()));
     let stream = logs.stream_name().unwrap().to_string();

@@ -268,22 +268,14 @@ async fn failure(
     if view.stage.as_deref() != Some(crate::infra::pipeline::BUILD_STAGE) {
         return view;
     }
-    // The project's newest build is the one this execution ran (the pipeline runs one at a
-    // time per stage).
+    // The build this execution's Build action ran: the action execution's external id (the
+    // project's newest build may belong to a later execution, or to a run by hand).
+    let Some(id) = build_of(aws, names, &execution.id).await else {
+        return view;
+    };
     let cb = aws.codebuild();
-    let Ok(list) = cb
-        .list_builds_for_project()
-        .project_name(names.codebuild_project())
-        .send()
-        .await
-    else {
-        return view;
-    };
-    let Some(id) = list.ids().first() else {
-        return view;
-    };
     view.build_id = Some(id.clone());
-    let Ok(builds) = cb.batch_get_builds().ids(id).send().await else {
+    let Ok(builds) = cb.batch_get_builds().ids(&id).send().await else {
         return view;
     };
     let Some(build) = builds.builds().first() else {
@@ -318,6 +310,37 @@ async fn failure(
         }
     }
     view
+}
+
+/// The CodeBuild build id of the execution's Build action (ListActionExecutions'
+/// `output.executionResult.externalExecutionId`), if it started one.
+async fn build_of(
+    aws: &crate::aws::Aws,
+    names: &crate::names::Names,
+    execution: &str,
+) -> Option<String> {
+    use aws_sdk_codepipeline::types::ActionExecutionFilter;
+    let out = aws
+        .codepipeline()
+        .list_action_executions()
+        .pipeline_name(names.pipeline())
+        .filter(
+            ActionExecutionFilter::builder()
+                .pipeline_execution_id(execution)
+                .build(),
+        )
+        .send()
+        .await
+        .ok()?;
+    out.action_execution_details()
+        .iter()
+        .filter(|d| d.stage_name() == Some(crate::infra::pipeline::BUILD_STAGE))
+        .find_map(|d| {
+            d.output()?
+                .execution_result()?
+                .external_execution_id()
+                .map(str::to_string)
+        })
 }
 
 fn render(view: &StatusView) -> String {

@@ -1357,6 +1357,91 @@ def on_execution_started(account: str, region: str, name: str, exec_id: str) -> 
     if ex is not None:
         ex.status = "InProgress"
         ex.last_update_time = t
+    link_builds(account, region, name, exec_id)
+
+
+def link_builds(account: str, region: str, name: str, exec_id: str) -> None:
+    """A CodeBuild action that runs starts a build of its project (initiator
+    `codepipeline/<pipeline>`); its id is the action execution's `externalExecutionId` in
+    ListActionExecutions (CLI example awscli/examples/codepipeline/list-action-executions.rst;
+    CodePipeline action reference, "AWS CodeBuild build and test action")."""
+    _, pipeline = find_pipeline(account, name, region)
+    if pipeline is None:
+        return
+    states = S.pipeline_exec.get((account, region, name), {}).get(exec_id, {})
+    ex = pipeline.executions.get(exec_id)
+    variables = {v["name"]: v["value"] for v in (getattr(ex, "variables", None) or [])}
+    for stage in pipeline.pipeline.get("stages", []):
+        info = states.get(stage["name"])
+        if info is None or info.get("external_id"):
+            continue
+        for action in stage.get("actions", []):
+            if (action.get("actionTypeId") or {}).get("provider") != "CodeBuild":
+                continue
+            cfg = action.get("configuration") or {}
+            be = cb_backend(account, region)
+            project = cfg.get("ProjectName")
+            if project not in be.codebuild_projects:
+                continue
+            overrides = []
+            try:
+                for v in json.loads(cfg.get("EnvironmentVariables") or "[]"):
+                    value = re.sub(r"#\{variables\.([A-Za-z0-9@_-]+)\}",
+                                   lambda m: variables.get(m.group(1), m.group(0)), str(v.get("value", "")))
+                    overrides.append({"name": v.get("name"), "value": value, "type": v.get("type", "PLAINTEXT")})
+            except ValueError:
+                pass
+            meta = be.start_build(project)
+            build = find_build(account, region, meta["id"])
+            enrich_build(account, region, project, build, {
+                "initiator": f"codepipeline/{name}", "environmentVariablesOverride": overrides})
+            info["external_id"] = meta["id"]
+
+
+def handle_list_action_executions(req: Req) -> Resp:
+    body = req.json()
+    name = body.get("pipelineName")
+    account, region = req.account, req.region
+    with LOCK:
+        pipeline = cp_backend(account, region).pipelines.get(name)
+        if pipeline is None:
+            raise ApiError(400, "PipelineNotFoundException",
+                           f"Account '{account}' does not have a pipeline with name '{name}'")
+        wanted = (body.get("filter") or {}).get("pipelineExecutionId")
+        execs = S.pipeline_exec.get((account, region, name), {})
+        details = []
+        for eid in reversed([e for e in pipeline.executions if e in execs]):  # newest first
+            if wanted and eid != wanted:
+                continue
+            for stage in reversed(pipeline.pipeline.get("stages", [])):
+                info = execs[eid].get(stage["name"])
+                if info is None:
+                    continue
+                for action in stage.get("actions", []):
+                    d: dict[str, Any] = {
+                        "pipelineExecutionId": eid, "actionExecutionId": info["action_id"],
+                        "pipelineVersion": pipeline.pipeline.get("version", 1),
+                        "stageName": stage["name"], "actionName": action["name"],
+                        "startTime": epoch(info["changed"]), "lastUpdateTime": epoch(info["changed"]),
+                        "status": ACTION_FROM_STAGE[info["status"]],
+                        "input": {"actionTypeId": action.get("actionTypeId"),
+                                  "configuration": action.get("configuration") or {},
+                                  "resolvedConfiguration": action.get("configuration") or {},
+                                  "region": region},
+                        "output": {"outputArtifacts": [], "outputVariables": {}},
+                    }
+                    if info.get("external_id"):
+                        bid = info["external_id"]
+                        d["output"]["executionResult"] = {
+                            "externalExecutionId": bid,
+                            "externalExecutionUrl": (f"https://console.aws.amazon.com/codebuild/home?region={region}"
+                                                     f"#/builds/{quote(bid, safe='')}/view/new")}
+                    if info.get("error"):
+                        d["output"]["executionResult"] = dict(d["output"].get("executionResult") or {},
+                                                              externalExecutionSummary=info["error"])
+                    details.append(d)
+        limit = body.get("maxResults") or 100
+        return json_resp({"actionExecutionDetails": details[:limit]}, content_type="application/x-amz-json-1.1")
 
 
 def set_stage_status(account: str, region: str, name: str, exec_id: str, stage: str, status: str,
@@ -1374,6 +1459,8 @@ def set_stage_status(account: str, region: str, name: str, exec_id: str, stage: 
     prev = ex_state.get(stage)
     ex_state[stage] = {"status": status, "error": error, "changed": t,
                        "action_id": prev["action_id"] if prev else str(uuid.uuid4())}
+    if prev and prev.get("external_id"):  # the same action execution, the same build
+        ex_state[stage]["external_id"] = prev["external_id"]
     if status == "Succeeded" and idx + 1 < len(stages) and ex_state.get(stages[idx + 1]) is None:
         ex_state[stages[idx + 1]] = {"status": "InProgress", "error": None, "changed": t,
                                      "action_id": str(uuid.uuid4())}
@@ -1386,6 +1473,14 @@ def set_stage_status(account: str, region: str, name: str, exec_id: str, stage: 
         ex.status = overall
         ex.status_summary = error if status == "Failed" else None
         ex.last_update_time = t
+    link_builds(account, region, name, exec_id)
+    # The CodeBuild action's status is its build's: a finished stage finishes the build it
+    # started, unless a test set that build's status itself (hook builds/status).
+    bid = ex_state[stage].get("external_id")
+    build_status = {"Succeeded": "SUCCEEDED", "Failed": "FAILED", "Stopped": "STOPPED"}.get(status)
+    if bid and build_status and bid not in S.builds:
+        S.builds[bid] = {"status": build_status, "phase": None if build_status == "SUCCEEDED" else "BUILD",
+                         "message": error, "applied": False}
 
 
 def connection_for(arn: Any) -> dict[str, Any] | None:
@@ -1817,6 +1912,51 @@ PROJECT_FIELDS = ("description", "source", "secondarySources", "sourceVersion", 
                   "fileSystemLocations", "buildBatchConfig", "concurrentBuildLimit", "autoRetryLimit")
 
 
+def enrich_build(account: str, region: str, project_name: Any, build: dict[str, Any] | None,
+                 body: dict[str, Any]) -> None:
+    """What AWS's StartBuild copies into the build: the project's source, environment (with
+    overrides), artifacts, cache, timeouts, key, and where its logs go."""
+    project = cb_backend(account, region).codebuild_projects.get(project_name)
+    if build is None or project is None:
+        return
+    build_id = build["id"]
+    pm = project.project_metadata
+    build["source"] = copy.deepcopy(pm.get("source", {}))
+    if body.get("buildspecOverride"):
+        build["source"]["buildspec"] = body["buildspecOverride"]
+    build["sourceVersion"] = body.get("sourceVersion") or pm.get("sourceVersion") or build.get("sourceVersion")
+    env = copy.deepcopy(pm.get("environment", {}))
+    overrides = body.get("environmentVariablesOverride") or []
+    if overrides:
+        names = {v["name"] for v in overrides}
+        env["environmentVariables"] = [v for v in env.get("environmentVariables", [])
+                                       if v["name"] not in names] + copy.deepcopy(overrides)
+    build["environment"] = env
+    build["artifacts"] = {"location": ""} if pm.get("artifacts", {}).get("type") != "S3" else {
+        "location": f"arn:aws:s3:::{pm['artifacts'].get('location', '')}"}
+    build["cache"] = copy.deepcopy(pm.get("cache", {"type": "NO_CACHE"}))
+    build["timeoutInMinutes"] = body.get("timeoutInMinutesOverride") or pm.get("timeoutInMinutes", 60)
+    build["queuedTimeoutInMinutes"] = pm.get("queuedTimeoutInMinutes", 480)
+    build["encryptionKey"] = pm.get("encryptionKey")
+    build["initiator"] = body.get("initiator", "emulator")
+    # AWS: the build logs to the project's group (default /aws/codebuild/<project>)
+    # in a stream named after the build id's UUID (prefixed by a configured stream name).
+    lc = (pm.get("logsConfig") or {}).get("cloudWatchLogs") or {}
+    if lc.get("status", "ENABLED") == "ENABLED":
+        group = lc.get("groupName") or f"/aws/codebuild/{pm['name']}"
+        stream = build_id.split(":", 1)[-1]
+        if lc.get("streamName"):
+            stream = f"{lc['streamName']}/{stream}"
+        build["logs"] = {
+            "groupName": group, "streamName": stream,
+            "deepLink": (f"https://console.aws.amazon.com/cloudwatch/home?region={region}"
+                         f"#logsV2:log-groups/log-group/{quote(group, safe='')}"
+                         f"/log-events/{quote(stream, safe='')}"),
+            "cloudWatchLogsArn": f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{stream}",
+            "cloudWatchLogs": copy.deepcopy(lc),
+        }
+
+
 def handle_codebuild(app: "EmulatorApp", req: Req, op: str) -> Resp | None:
     account, region = req.account, req.region
     if op == "CreateProject":
@@ -1890,43 +2030,7 @@ def handle_codebuild(app: "EmulatorApp", req: Req, op: str) -> Resp | None:
                 return Resp(status, raw, headers)
             build_id = json.loads(raw)["build"]["id"]
             build = find_build(account, region, build_id)
-            project = cb_backend(account, region).codebuild_projects.get(body.get("projectName"))
-            if build is not None and project is not None:
-                pm = project.project_metadata
-                build["source"] = copy.deepcopy(pm.get("source", {}))
-                if body.get("buildspecOverride"):
-                    build["source"]["buildspec"] = body["buildspecOverride"]
-                build["sourceVersion"] = body.get("sourceVersion") or pm.get("sourceVersion") or build.get("sourceVersion")
-                env = copy.deepcopy(pm.get("environment", {}))
-                overrides = body.get("environmentVariablesOverride") or []
-                if overrides:
-                    names = {v["name"] for v in overrides}
-                    env["environmentVariables"] = [v for v in env.get("environmentVariables", [])
-                                                   if v["name"] not in names] + copy.deepcopy(overrides)
-                build["environment"] = env
-                build["artifacts"] = {"location": ""} if pm.get("artifacts", {}).get("type") != "S3" else {
-                    "location": f"arn:aws:s3:::{pm['artifacts'].get('location', '')}"}
-                build["cache"] = copy.deepcopy(pm.get("cache", {"type": "NO_CACHE"}))
-                build["timeoutInMinutes"] = body.get("timeoutInMinutesOverride") or pm.get("timeoutInMinutes", 60)
-                build["queuedTimeoutInMinutes"] = pm.get("queuedTimeoutInMinutes", 480)
-                build["encryptionKey"] = pm.get("encryptionKey")
-                build["initiator"] = "emulator"
-                # AWS: the build logs to the project's group (default /aws/codebuild/<project>)
-                # in a stream named after the build id's UUID (prefixed by a configured stream name).
-                lc = (pm.get("logsConfig") or {}).get("cloudWatchLogs") or {}
-                if lc.get("status", "ENABLED") == "ENABLED":
-                    group = lc.get("groupName") or f"/aws/codebuild/{pm['name']}"
-                    stream = build_id.split(":", 1)[-1]
-                    if lc.get("streamName"):
-                        stream = f"{lc['streamName']}/{stream}"
-                    build["logs"] = {
-                        "groupName": group, "streamName": stream,
-                        "deepLink": (f"https://console.aws.amazon.com/cloudwatch/home?region={region}"
-                                     f"#logsV2:log-groups/log-group/{quote(group, safe='')}"
-                                     f"/log-events/{quote(stream, safe='')}"),
-                        "cloudWatchLogsArn": f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{stream}",
-                        "cloudWatchLogs": copy.deepcopy(lc),
-                    }
+            enrich_build(account, region, body.get("projectName"), build, body)
             return json_resp({"build": to_json_build(build or json.loads(raw)["build"])},
                              content_type="application/x-amz-json-1.1")
     if op == "BatchGetBuilds":
@@ -2388,6 +2492,8 @@ class EmulatorApp:
             if prefix == "CodePipeline_20150709":
                 if op == "GetPipelineState":
                     return handle_get_pipeline_state(req)
+                if op == "ListActionExecutions":
+                    return handle_list_action_executions(req)
                 if op == "StartPipelineExecution":
                     req.body()
                     with LOCK:
