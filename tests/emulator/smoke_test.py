@@ -643,6 +643,10 @@ def test_pipeline_state() -> None:
        "action error message")
     eq(cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=ex)["pipelineExecution"]["status"],
        "Failed", "execution Failed")
+    acts = raw_json("codepipeline", "CodePipeline_20150709.ListActionExecutions",
+                    {"pipelineName": name, "filter": {"pipelineExecutionId": ex}})["actionExecutionDetails"]
+    eq([(a["stageName"], a["status"]) for a in acts], [("Build", "Failed"), ("Source", "Succeeded")],
+       "ListActionExecutions: this execution's actions, latest first")
     summ = raw_json("codepipeline", "CodePipeline_20150709.ListPipelineExecutions", {"pipelineName": name})
     eq(summ["pipelineExecutionSummaries"][0]["status"], "Failed", "ListPipelineExecutions status")
     check(isinstance(summ["pipelineExecutionSummaries"][0]["startTime"], (int, float)), "startTime epoch seconds")
