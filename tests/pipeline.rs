@@ -1014,6 +1014,7 @@ async fn s3_source_deploy_and_upload_start_unique_versions_and_status_reports_a_
         "{stdout}"
     );
     assert!(stderr.contains("at stage Build"), "{stderr}");
+    assert!(stdout.contains(" by CreatePipeline"), "{stdout}");
     assert!(stdout.contains(&format!("build: {build_id}")), "{stdout}");
     let link = format!("logs: {}", build.logs().unwrap().deep_link().unwrap());
     assert!(link.contains("log-events"), "{link}");
@@ -1028,6 +1029,8 @@ async fn s3_source_deploy_and_upload_start_unique_versions_and_status_reports_a_
     assert_eq!(report["executions"][0]["status"], "Failed");
     assert_eq!(report["executions"][1]["status"], "InProgress");
     assert_eq!(report["executions"][2]["status"], "Failed");
+    assert_eq!(report["executions"][2]["trigger"], "CreatePipeline");
+    assert_eq!(report["executions"][0]["trigger"], "StartPipelineExecution");
 
     p.cmd(&["delete", "--yes"]).assert().success();
     p.everything_gone().await;

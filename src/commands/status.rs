@@ -28,6 +28,9 @@ struct ExecutionView {
     started: Option<String>,
     updated: Option<String>,
     summary: Option<String>,
+    /// What started it: `CreatePipeline` (CodePipeline's own run on creation),
+    /// `StartPipelineExecution` (deploy, upload), `WebhookV2` (a push), …
+    trigger: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -192,6 +195,10 @@ async fn list(
             started: time(e.start_time()),
             updated: time(e.last_update_time()),
             summary: e.status_summary().map(str::to_string),
+            trigger: e
+                .trigger()
+                .and_then(|t| t.trigger_type())
+                .map(|t| t.as_str().to_string()),
         })
         .collect())
 }
@@ -350,10 +357,14 @@ fn render(view: &StatusView) -> String {
     }
     for e in &view.executions {
         out.push_str(&format!(
-            "  {:<11} {}  started {}{}\n",
+            "  {:<11} {}  started {}{}{}\n",
             e.status,
             e.id,
             e.started.as_deref().unwrap_or("?"),
+            e.trigger
+                .as_ref()
+                .map(|t| format!(" by {t}"))
+                .unwrap_or_default(),
             e.summary
                 .as_ref()
                 .map(|s| format!("  ({s})"))
