@@ -185,6 +185,12 @@ impl Aws {
         aws_sdk_codestarconnections::Client::new(&self.project)
     }
 
+    /// The renamed connections service (AWS CodeConnections): connections created since July
+    /// 2024 have `arn:aws:codeconnections:` ARNs and are read through it.
+    pub fn codeconnections(&self) -> aws_sdk_codeconnections::Client {
+        aws_sdk_codeconnections::Client::new(&self.project)
+    }
+
     /// CloudWatch Logs in the project's region: the build log group (retention) and its tail.
     pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
         aws_sdk_cloudwatchlogs::Client::new(&self.project)

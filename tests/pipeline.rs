@@ -122,6 +122,42 @@ impl Project {
             .unwrap_or_default()
     }
 
+    /// (id, status, trigger type, status summary) of every execution, newest first.
+    async fn runs(&self) -> Vec<(String, String, String, String)> {
+        let out = self
+            .aws
+            .codepipeline()
+            .list_pipeline_executions()
+            .pipeline_name(self.names.pipeline())
+            .send()
+            .await
+            .unwrap();
+        out.pipeline_execution_summaries()
+            .iter()
+            .map(|e| {
+                (
+                    e.pipeline_execution_id().unwrap_or_default().to_string(),
+                    e.status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    e.trigger()
+                        .and_then(|t| t.trigger_type())
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                    e.status_summary().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The CLI signing with its own access key, so the emulator's request log tells its calls
+    /// apart.
+    fn cmd_with_key(&self, key: &str, args: &[&str]) -> assert_cmd::Command {
+        let mut c = support::cli_with_key(key);
+        c.current_dir(&self.dir).args(args);
+        c
+    }
+
     async fn everything_gone(&self) {
         let a = &self.aws;
         assert!(
@@ -290,9 +326,16 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
             .as_str(),
         "PENDING"
     );
-    // Still waiting while PENDING: no execution yet.
+    // Still waiting while PENDING: only CodePipeline's own run on creation, which could not
+    // fetch from GitHub.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(p.executions().await.is_empty(), "started before approval");
+    let runs = p.runs().await;
+    assert_eq!(runs.len(), 1, "started before approval: {runs:?}");
+    assert_eq!(
+        (runs[0].1.as_str(), runs[0].2.as_str()),
+        ("Failed", "CreatePipeline")
+    );
+    let automatic = runs[0].0.clone();
     let flip = std::thread::spawn({
         let arn = arn.clone();
         move || {
@@ -319,7 +362,9 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(p.executions().await, vec![started.clone()]);
+    // After the approval deploy started a run of its own: the automatic one had failed.
+    assert_eq!(p.executions().await, vec![started.clone(), automatic]);
+    assert_eq!(p.runs().await[0].2, "StartPipelineExecution");
 
     // Roles: trust and least privilege, statement by statement.
     let kvs_arn = p
@@ -551,7 +596,7 @@ async fn github_deploy_waits_for_the_connection_then_builds_and_status_follows()
         .collect();
     assert!(changed.is_empty(), "{changed:?}");
     p.cmd(&["deploy"]).assert().success();
-    assert_eq!(p.executions().await.len(), 1);
+    assert_eq!(p.executions().await.len(), 2);
 
     // status --wait follows the running execution until the build succeeds.
     let child = p.spawn(&["status", "--wait"]);
@@ -589,7 +634,14 @@ async fn an_unapproved_connection_times_out_with_instructions_and_deploy_resumes
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("still PENDING"), "{stderr}");
     assert!(stderr.contains("Update pending connection"), "{stderr}");
-    assert!(p.executions().await.is_empty());
+    // Only CodePipeline's automatic run, failed in Source: the connection is PENDING.
+    let runs = p.runs().await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        (runs[0].1.as_str(), runs[0].2.as_str()),
+        ("Failed", "CreatePipeline")
+    );
+    assert!(runs[0].3.contains("PENDING"), "{runs:?}");
     // The pipeline itself exists: only its first run waits.
     assert!(
         p.aws
@@ -616,7 +668,27 @@ async fn an_unapproved_connection_times_out_with_instructions_and_deploy_resumes
         "{view}"
     );
     assert_eq!(view["pipeline"]["connection_arn"], arn.as_str());
-    assert_eq!(p.executions().await.len(), 1);
+    // A pipeline whose only run failed is started again: "an execution exists" is not "it ran".
+    let runs = p.runs().await;
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(
+        view["pipeline"]["started_execution"].as_str(),
+        Some(runs[0].0.as_str())
+    );
+    assert_eq!(
+        (runs[0].1.as_str(), runs[0].2.as_str()),
+        ("InProgress", "StartPipelineExecution")
+    );
+
+    // Nothing changed since: a re-deploy of the GitHub shape writes nothing and starts nothing.
+    let key = support::unique("AKIDGH");
+    p.cmd_with_key(&key, &["deploy"]).assert().success();
+    assert!(
+        support::last_request_seq(&key) > 0,
+        "the deploy made no request at all"
+    );
+    assert_eq!(support::write_calls(&key, 0), Vec::<String>::new());
+    assert_eq!(p.runs().await.len(), 2);
     p.cmd(&["delete", "--yes"]).assert().success();
     p.everything_gone().await;
 }
@@ -645,6 +717,19 @@ async fn a_reused_connection_is_used_and_never_deleted() {
     let view = p.json(&["deploy"]);
     assert_eq!(view["pipeline"]["connection_arn"], arn.as_str());
     assert_eq!(p.connection_arn().await, None, "no connection of its own");
+    // The connection was AVAILABLE when the pipeline was created: CodePipeline's own run is
+    // the first run, and deploy starts no second one.
+    let runs = p.runs().await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        (runs[0].1.as_str(), runs[0].2.as_str()),
+        ("InProgress", "CreatePipeline")
+    );
+    assert_eq!(view["pipeline"]["started_execution"], Value::Null);
+    assert_eq!(
+        view["pipeline"]["existing_execution"]["id"],
+        runs[0].0.as_str()
+    );
     let got = p
         .aws
         .codepipeline()
@@ -754,6 +839,16 @@ async fn s3_source_deploy_and_upload_start_unique_versions_and_status_reports_a_
         vec![".gitignore", "Cargo.toml", "dist/index.html", "src/lib.rs"]
     );
 
+    // Nothing changed since: a re-deploy of the S3 shape writes nothing, uploads nothing and
+    // starts nothing (the uploaded run is in progress).
+    let key = support::unique("AKIDS3");
+    p.cmd_with_key(&key, &["deploy"]).assert().success();
+    assert!(
+        support::last_request_seq(&key) > 0,
+        "the deploy made no request at all"
+    );
+    assert_eq!(support::write_calls(&key, 0), Vec::<String>::new());
+
     let upload = p.json(&["upload"]);
     let second = upload["version"].as_str().unwrap().to_string();
     assert_ne!(first, second, "two uploads share a version");
@@ -762,10 +857,21 @@ async fn s3_source_deploy_and_upload_start_unique_versions_and_status_reports_a_
         view["pipeline"]["upload"]["object_version"]
     );
     let second_exec = upload["execution_id"].as_str().unwrap().to_string();
+    // Newest first; the oldest is CodePipeline's own run on creation, which found no upload.
+    let runs = p.runs().await;
     assert_eq!(
-        p.executions().await,
-        vec![second_exec.clone(), first_exec.clone()]
+        runs.iter()
+            .map(|r| r.0.as_str())
+            .take(2)
+            .collect::<Vec<_>>(),
+        vec![second_exec.as_str(), first_exec.as_str()]
     );
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    assert_eq!(
+        (runs[2].1.as_str(), runs[2].2.as_str()),
+        ("Failed", "CreatePipeline")
+    );
+    assert!(runs[2].3.contains("source/project.zip"), "{runs:?}");
     let execution = p
         .aws
         .codepipeline()
@@ -789,17 +895,62 @@ async fn s3_source_deploy_and_upload_start_unique_versions_and_status_reports_a_
         .unwrap();
     assert_eq!(versions.versions().len(), 2);
 
-    // The pipeline's build (CodePipeline would start it) fails and logs to its stream.
-    let build = p
+    // The upload's run gets past Source; its Build action starts a CodeBuild build, which
+    // fails and logs to its stream.
+    support::hook(
+        "/_emulator/pipelines/state",
+        json!({"name": p.names.pipeline(), "pipelineExecutionId": second_exec,
+               "stage": "Source", "status": "Succeeded"}),
+    );
+    let actions = p
         .aws
+        .codepipeline()
+        .list_action_executions()
+        .pipeline_name(p.names.pipeline())
+        .filter(
+            aws_sdk_codepipeline::types::ActionExecutionFilter::builder()
+                .pipeline_execution_id(&second_exec)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let build_id = actions
+        .action_execution_details()
+        .iter()
+        .find(|d| d.stage_name() == Some("Build"))
+        .and_then(|d| d.output()?.execution_result()?.external_execution_id())
+        .expect("the Build action started a build")
+        .to_string();
+    let builds = p
+        .aws
+        .codebuild()
+        .batch_get_builds()
+        .ids(&build_id)
+        .send()
+        .await
+        .unwrap();
+    let build = builds.builds()[0].clone();
+    assert_eq!(
+        build.initiator(),
+        Some(format!("codepipeline/{}", p.names.pipeline()).as_str())
+    );
+    let version_var = build
+        .environment()
+        .unwrap()
+        .environment_variables()
+        .iter()
+        .find(|v| v.name() == "CLOUDFRONT_HOST_VERSION")
+        .map(|v| v.value().to_string());
+    assert_eq!(version_var.as_deref(), Some(second.as_str()));
+    // Someone runs the project by hand meanwhile: the newest build is not the pipeline's.
+    p.aws
         .codebuild()
         .start_build()
         .project_name(p.names.codebuild_project())
         .send()
         .await
         .unwrap();
-    let build = build.build_value().unwrap();
-    let build_id = build.id().unwrap().to_string();
     let logs = build.logs().unwrap();
     assert_eq!(logs.group_name(), Some(p.names.log_group().as_str()));
     let stream = logs.stream_name().unwrap().to_string();
@@ -863,6 +1014,7 @@ async fn s3_source_deploy_and_upload_start_unique_versions_and_status_reports_a_
         "{stdout}"
     );
     assert!(stderr.contains("at stage Build"), "{stderr}");
+    assert!(stdout.contains(" by CreatePipeline"), "{stdout}");
     assert!(stdout.contains(&format!("build: {build_id}")), "{stdout}");
     let link = format!("logs: {}", build.logs().unwrap().deep_link().unwrap());
     assert!(link.contains("log-events"), "{link}");
@@ -876,6 +1028,9 @@ async fn s3_source_deploy_and_upload_start_unique_versions_and_status_reports_a_
     let report = p.json(&["status"]);
     assert_eq!(report["executions"][0]["status"], "Failed");
     assert_eq!(report["executions"][1]["status"], "InProgress");
+    assert_eq!(report["executions"][2]["status"], "Failed");
+    assert_eq!(report["executions"][2]["trigger"], "CreatePipeline");
+    assert_eq!(report["executions"][0]["trigger"], "StartPipelineExecution");
 
     p.cmd(&["delete", "--yes"]).assert().success();
     p.everything_gone().await;
@@ -902,4 +1057,196 @@ fn help_has_examples() {
         let text = String::from_utf8_lossy(&out);
         assert!(text.contains("Examples:"), "{cmd}: {text}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_s3_deploy_uploads_and_starts_although_codepipeline_already_ran_once() {
+    let p = project("s3", "").await;
+    let view = p.json(&["deploy"]);
+    let upload = &view["pipeline"]["upload"];
+    assert!(
+        upload["version"].as_str().is_some(),
+        "deploy did not upload: {view}"
+    );
+    let runs = p.runs().await;
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    // CodePipeline's run on creation failed in Source: there was nothing to read yet.
+    assert_eq!(
+        (runs[1].1.as_str(), runs[1].2.as_str()),
+        ("Failed", "CreatePipeline")
+    );
+    // deploy's own run, pinned to the uploaded object.
+    assert_eq!(
+        runs[0].0,
+        view["pipeline"]["started_execution"].as_str().unwrap()
+    );
+    assert_eq!(
+        (runs[0].1.as_str(), runs[0].2.as_str()),
+        ("InProgress", "StartPipelineExecution")
+    );
+    assert!(
+        view["pipeline"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("just created"),
+        "{view}"
+    );
+    p.cmd(&["delete", "--yes"]).assert().success();
+    p.everything_gone().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_codeconnections_arn_is_read_through_its_own_api_and_granted_its_own_action() {
+    // Connections made since July 2024 carry the renamed service's prefix.
+    let arn = support::aws(REGION)
+        .await
+        .codeconnections()
+        .create_connection()
+        .connection_name(support::unique("cc").chars().take(30).collect::<String>())
+        .provider_type(aws_sdk_codeconnections::types::ProviderType::Github)
+        .send()
+        .await
+        .unwrap()
+        .connection_arn()
+        .to_string();
+    assert!(arn.starts_with("arn:aws:codeconnections:"), "{arn}");
+    support::hook(
+        "/_emulator/connections/status",
+        json!({"ConnectionArn": arn, "ConnectionStatus": "AVAILABLE"}),
+    );
+    let p = project(
+        "github",
+        &format!("source.branch = \"main\"\nsource.connection_arn = \"{arn}\"\n"),
+    )
+    .await;
+    let key = support::unique("AKIDCC");
+    let out = p
+        .cmd_with_key(&key, &["--format", "json", "deploy"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let view: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(view["pipeline"]["connection_arn"], arn.as_str());
+    // Read through CodeConnections, not through the CodeStar Connections API.
+    let services: Vec<(String, String)> = support::requests(&key, 0)
+        .iter()
+        .filter(|r| r["operation"] == "GetConnection")
+        .map(|r| {
+            (
+                r["service"].as_str().unwrap_or("").to_string(),
+                r["operation"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert!(!services.is_empty());
+    assert!(
+        services.iter().all(|(s, _)| s == "codeconnections"),
+        "{services:?}"
+    );
+    // The pipeline role may use exactly this connection, with the action of its own prefix.
+    let (_, policy) = p.role(&p.names.pipeline_role()).await.unwrap();
+    assert_eq!(
+        statements(&policy)["Connection"],
+        (
+            strings(&["codeconnections:UseConnection"]),
+            vec![arn.clone()]
+        )
+    );
+    let source = p
+        .aws
+        .codepipeline()
+        .get_pipeline()
+        .name(p.names.pipeline())
+        .send()
+        .await
+        .unwrap()
+        .pipeline()
+        .unwrap()
+        .stages()[0]
+        .actions()[0]
+        .configuration()
+        .unwrap()
+        .clone();
+    assert_eq!(source.get("ConnectionArn"), Some(&arn));
+    // The connection was AVAILABLE, so CodePipeline's own first run fetched from it.
+    let runs = p.runs().await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        (runs[0].1.as_str(), runs[0].2.as_str()),
+        ("InProgress", "CreatePipeline")
+    );
+    p.cmd(&["delete", "--yes"]).assert().success();
+    let still = support::aws(REGION)
+        .await
+        .codeconnections()
+        .get_connection()
+        .connection_arn(&arn)
+        .send()
+        .await;
+    assert!(
+        still.is_ok(),
+        "delete removed a connection it did not create"
+    );
+    p.everything_gone().await;
+}
+
+#[test]
+fn a_log_retention_cloudwatch_refuses_is_an_error_with_its_location_before_any_aws_call() {
+    let name = support::unique("ret");
+    let (_tmp, dir) = support::package(&format!(
+        "[package.metadata.cloudfront]\nname = \"{name}\"\nregion = \"{REGION}\"\nframework = \"static\"\n\
+         source.kind = \"s3\"\npipeline.log_retention_days = 10\n"
+    ));
+    let key = support::unique("AKIDRET");
+    let out = support::cli_with_key(&key)
+        .current_dir(&dir)
+        .args(["deploy"])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "Cargo.toml:13:10: `package.metadata.cloudfront.pipeline.log_retention_days`"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("10 is not one of 1, 3, 5, 7, 14, 30"),
+        "{stderr}"
+    );
+    assert_eq!(support::requests(&key, 0).len(), 0, "an AWS call was made");
+}
+
+#[test]
+fn more_path_filters_than_codepipeline_takes_are_an_error_with_their_location() {
+    let paths: Vec<String> = (0..9).map(|i| format!("\"p{i}/**\"")).collect();
+    let (_tmp, dir) = support::package(&format!(
+        "[package.metadata.cloudfront]\nregion = \"{REGION}\"\nframework = \"static\"\n\
+         source.kind = \"github\"\nsource.repository = \"{REPO}\"\nsource.branch = \"main\"\n\
+         source.paths = [{}]\n",
+        paths.join(", ")
+    ));
+    let key = support::unique("AKIDPATHS");
+    let out = support::cli_with_key(&key)
+        .current_dir(&dir)
+        .args(["plan"])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Cargo.toml:14:8:")
+            && stderr.contains("`package.metadata.cloudfront.source.paths`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("9 entries; at most 8 are allowed"),
+        "{stderr}"
+    );
+    assert_eq!(support::requests(&key, 0).len(), 0, "an AWS call was made");
 }

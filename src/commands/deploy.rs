@@ -28,6 +28,11 @@ struct PipelineView {
     connection_arn: Option<String>,
     /// The execution this deploy started; `None` when one had already run.
     started_execution: Option<String>,
+    /// The run that made starting one unnecessary (CodePipeline's automatic first run, or an
+    /// earlier one that succeeded or is running).
+    existing_execution: Option<pipeline::Execution>,
+    /// Why deploy started a run, or why it did not.
+    reason: String,
     upload: Option<super::upload::UploadReport>,
 }
 
@@ -212,29 +217,48 @@ async fn start_pipeline(
         )?;
         ui.status("Approved", format_args!("connection {arn}"));
     }
-    let executions = aws
-        .codepipeline()
-        .list_pipeline_executions()
-        .pipeline_name(&name)
-        .max_results(1)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!(crate::aws::describe(&e)))
-        .with_context(|| format!("could not list the executions of pipeline {name}"))?;
+    let executions = pipeline::executions_until_a_run(aws, &name).await?;
+    let decision = pipeline::first_run(
+        stack.pipeline_ids.pipeline_created,
+        &spec.source,
+        stack.pipeline_ids.connection_status.as_deref(),
+        &executions,
+    );
     let mut view = PipelineView {
         name: name.clone(),
         source: spec.source.clone(),
         connection_arn,
         started_execution: None,
+        existing_execution: None,
+        reason: String::new(),
         upload: None,
     };
-    if !executions.pipeline_execution_summaries().is_empty() {
-        ui.status(
-            "Pipeline",
-            format_args!("{name} has run before; `cargo cloudfront-host status` shows its state"),
-        );
-        return Ok(view);
-    }
+    let why = match decision {
+        pipeline::FirstRun::Ran(existing) => {
+            view.reason = match &existing {
+                Some(e) => format!(
+                    "execution {} ({}, {}) is the pipeline's run",
+                    e.id,
+                    e.status,
+                    e.trigger.as_deref().unwrap_or("?")
+                ),
+                None => "CodePipeline started the first run itself when it created the pipeline"
+                    .to_string(),
+            };
+            ui.status(
+                "Pipeline",
+                format_args!(
+                    "{name}: {}; `cargo cloudfront-host status` shows its state",
+                    view.reason
+                ),
+            );
+            view.existing_execution = existing;
+            return Ok(view);
+        }
+        pipeline::FirstRun::Start(why) => why,
+    };
+    ui.status("Pipeline", format_args!("{name}: {why}; starting a run"));
+    view.reason = why;
     match spec.source {
         SourceSpec::S3 => {
             let report = super::upload::upload(project, aws, names, ui).await?;

@@ -28,6 +28,9 @@ struct ExecutionView {
     started: Option<String>,
     updated: Option<String>,
     summary: Option<String>,
+    /// What started it: `CreatePipeline` (CodePipeline's own run on creation),
+    /// `StartPipelineExecution` (deploy, upload), `WebhookV2` (a push), …
+    trigger: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -192,6 +195,10 @@ async fn list(
             started: time(e.start_time()),
             updated: time(e.last_update_time()),
             summary: e.status_summary().map(str::to_string),
+            trigger: e
+                .trigger()
+                .and_then(|t| t.trigger_type())
+                .map(|t| t.as_str().to_string()),
         })
         .collect())
 }
@@ -268,22 +275,14 @@ async fn failure(
     if view.stage.as_deref() != Some(crate::infra::pipeline::BUILD_STAGE) {
         return view;
     }
-    // The project's newest build is the one this execution ran (the pipeline runs one at a
-    // time per stage).
+    // The build this execution's Build action ran: the action execution's external id (the
+    // project's newest build may belong to a later execution, or to a run by hand).
+    let Some(id) = build_of(aws, names, &execution.id).await else {
+        return view;
+    };
     let cb = aws.codebuild();
-    let Ok(list) = cb
-        .list_builds_for_project()
-        .project_name(names.codebuild_project())
-        .send()
-        .await
-    else {
-        return view;
-    };
-    let Some(id) = list.ids().first() else {
-        return view;
-    };
     view.build_id = Some(id.clone());
-    let Ok(builds) = cb.batch_get_builds().ids(id).send().await else {
+    let Ok(builds) = cb.batch_get_builds().ids(&id).send().await else {
         return view;
     };
     let Some(build) = builds.builds().first() else {
@@ -320,6 +319,37 @@ async fn failure(
     view
 }
 
+/// The CodeBuild build id of the execution's Build action (ListActionExecutions'
+/// `output.executionResult.externalExecutionId`), if it started one.
+async fn build_of(
+    aws: &crate::aws::Aws,
+    names: &crate::names::Names,
+    execution: &str,
+) -> Option<String> {
+    use aws_sdk_codepipeline::types::ActionExecutionFilter;
+    let out = aws
+        .codepipeline()
+        .list_action_executions()
+        .pipeline_name(names.pipeline())
+        .filter(
+            ActionExecutionFilter::builder()
+                .pipeline_execution_id(execution)
+                .build(),
+        )
+        .send()
+        .await
+        .ok()?;
+    out.action_execution_details()
+        .iter()
+        .filter(|d| d.stage_name() == Some(crate::infra::pipeline::BUILD_STAGE))
+        .find_map(|d| {
+            d.output()?
+                .execution_result()?
+                .external_execution_id()
+                .map(str::to_string)
+        })
+}
+
 fn render(view: &StatusView) -> String {
     let mut out = format!("pipeline {}\n", view.pipeline);
     if view.executions.is_empty() {
@@ -327,10 +357,14 @@ fn render(view: &StatusView) -> String {
     }
     for e in &view.executions {
         out.push_str(&format!(
-            "  {:<11} {}  started {}{}\n",
+            "  {:<11} {}  started {}{}{}\n",
             e.status,
             e.id,
             e.started.as_deref().unwrap_or("?"),
+            e.trigger
+                .as_ref()
+                .map(|t| format!(" by {t}"))
+                .unwrap_or_default(),
             e.summary
                 .as_ref()
                 .map(|s| format!("  ({s})"))

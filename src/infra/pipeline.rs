@@ -76,6 +76,8 @@ pub struct PipelineIds {
     pub connection_status: Option<String>,
     /// True when this project created (and so may delete) the connection.
     pub connection_owned: bool,
+    /// True when this deploy created the pipeline: CodePipeline then started an execution by
+    /// itself (trigger `CreatePipeline`), which fails in Source unless the source was ready.
     pub pipeline_created: bool,
 }
 
@@ -227,20 +229,32 @@ pub fn pipeline_policy(s: &Scope, connection_arn: Option<&str>) -> Value {
         statements.push(json!({
             "Sid": "Connection",
             "Effect": "Allow",
-            "Action": "codestar-connections:UseConnection",
+            "Action": format!("{}:UseConnection", connection_service(arn)),
             "Resource": arn
         }));
     }
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
-/// IAM returns policy documents URL-encoded; accept both forms.
+/// The IAM service prefix of a connection ARN: connections created since July 2024 are
+/// `arn:aws:codeconnections:…`, older ones `arn:aws:codestar-connections:…`. A policy must name
+/// the action with the prefix of the resource it grants ("Connections rename", Developer Tools
+/// console guide), and the connection is read through that service's API.
+pub fn connection_service(arn: &str) -> &'static str {
+    if arn.split(':').nth(2) == Some("codeconnections") {
+        "codeconnections"
+    } else {
+        "codestar-connections"
+    }
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986: a space is `%20`, and a `+` is a `+`);
+/// accept the plain form too.
 fn decode_policy(text: &str) -> Option<Value> {
     serde_json::from_str(text).ok().or_else(|| {
         let decoded = percent_encoding::percent_decode_str(text)
             .decode_utf8()
-            .ok()?
-            .replace('+', " ");
+            .ok()?;
         serde_json::from_str(&decoded).ok()
     })
 }
@@ -270,20 +284,53 @@ async fn get_connection(
     stack: &Stack<'_>,
     arn: &str,
 ) -> Result<Option<FoundConnection>, InfraError> {
-    match stack
-        .aws
+    Ok(connection_status(stack.aws, arn)
+        .await?
+        .map(|status| FoundConnection {
+            arn: arn.to_string(),
+            status,
+        }))
+}
+
+/// The connection's status (`PENDING`, `AVAILABLE`, `ERROR`), read through the API of the
+/// ARN's own service prefix; `None` when it does not exist.
+pub async fn connection_status(
+    aws: &crate::aws::Aws,
+    arn: &str,
+) -> Result<Option<String>, InfraError> {
+    if connection_service(arn) == "codeconnections" {
+        return match aws
+            .codeconnections()
+            .get_connection()
+            .connection_arn(arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.connection().map(|c| {
+                c.connection_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default()
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(aws_err(format!("look up connection {arn}"), &e)),
+        };
+    }
+    match aws
         .connections()
         .get_connection()
         .connection_arn(arn)
         .send()
         .await
     {
-        Ok(out) => Ok(out.connection().map(|c| FoundConnection {
-            arn: arn.to_string(),
-            status: c
-                .connection_status()
+        Ok(out) => Ok(out.connection().map(|c| {
+            c.connection_status()
                 .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
+                .unwrap_or_default()
         })),
         Err(e)
             if e.as_service_error()
@@ -416,12 +463,14 @@ pub async fn converge_connection(stack: &mut Stack<'_>, mode: Mode) -> Result<Ch
     ))
 }
 
-/// The console page where a person approves a pending connection.
+/// The console page where a person approves a pending connection (its path names the ARN's
+/// service: `codestar-connections` or `codeconnections`).
 pub fn connection_console_url(region: &str, arn: &str) -> String {
     let id = arn.rsplit('/').next().unwrap_or(arn);
     format!(
-        "https://console.aws.amazon.com/codesuite/settings/{}/{region}/connections/{id}?region={region}",
-        arn.split(':').nth(4).unwrap_or_default()
+        "https://console.aws.amazon.com/codesuite/settings/{}/{region}/{}/connections/{id}?region={region}",
+        arn.split(':').nth(4).unwrap_or_default(),
+        connection_service(arn)
     )
 }
 
@@ -432,22 +481,13 @@ pub async fn wait_connection(
     timeout: Duration,
     on_wait: &(dyn Fn(&str) + Sync),
 ) -> Result<(), InfraError> {
-    let client = aws.connections();
     let start = std::time::Instant::now();
     // Often enough to notice an approval quickly, rarely enough to be polite.
     let every = (timeout / 20).clamp(Duration::from_millis(200), Duration::from_secs(5));
     loop {
-        let out = client
-            .get_connection()
-            .connection_arn(arn)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("look up connection {arn}"), &e))?;
-        let status = out
-            .connection()
-            .and_then(|c| c.connection_status())
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default();
+        let status = connection_status(aws, arn)
+            .await?
+            .ok_or_else(|| InfraError::Other(format!("connection {arn} no longer exists")))?;
         match status.as_str() {
             "AVAILABLE" => return Ok(()),
             "ERROR" => {
@@ -1665,6 +1705,117 @@ pub async fn destroy_pipeline(stack: &mut Stack<'_>, mode: Mode) -> Result<Chang
     Ok(Change::removed(PIPELINE, &name))
 }
 
+/// One execution as ListPipelineExecutions reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Execution {
+    pub id: String,
+    /// `InProgress`, `Stopping`, `Stopped`, `Succeeded`, `Superseded`, `Failed`, `Cancelled`.
+    pub status: String,
+    /// What started it (`CreatePipeline` for the run CodePipeline starts on creation,
+    /// `StartPipelineExecution`, `WebhookV2`, …).
+    pub trigger: Option<String>,
+}
+
+impl Execution {
+    /// Running, or finished having published: either way the pipeline needs no new run.
+    fn ran_or_runs(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "Succeeded" | "InProgress" | "Stopping"
+        )
+    }
+}
+
+/// Whether `deploy` must start the pipeline's first run, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirstRun {
+    /// A run that published, or is publishing, exists (`None` when CodePipeline's own
+    /// automatic run has not been listed yet).
+    Ran(Option<Execution>),
+    /// No run has published: start one (an S3 source uploads first).
+    Start(String),
+}
+
+/// Decides from what this deploy did and from the executions' states, never from "some
+/// execution exists": CodePipeline starts a run by itself when a pipeline is created (trigger
+/// `CreatePipeline`), and that run fails in Source when the S3 object is not uploaded yet or
+/// the connection is not AVAILABLE.
+pub fn first_run(
+    created_now: bool,
+    source: &SourceSpec,
+    connection_status_at_creation: Option<&str>,
+    executions: &[Execution],
+) -> FirstRun {
+    let automatic = || {
+        executions
+            .iter()
+            .find(|e| e.trigger.as_deref() == Some("CreatePipeline"))
+            .cloned()
+    };
+    if created_now {
+        return match source {
+            SourceSpec::S3 => FirstRun::Start(
+                "the pipeline was just created; its automatic run finds no uploaded source".into(),
+            ),
+            SourceSpec::Github { .. } if connection_status_at_creation == Some("AVAILABLE") => {
+                FirstRun::Ran(automatic())
+            }
+            SourceSpec::Github { .. } => FirstRun::Start(format!(
+                "the pipeline's automatic first run could not fetch from GitHub: the connection was {}",
+                connection_status_at_creation.unwrap_or("not ready")
+            )),
+        };
+    }
+    if let Some(e) = executions.iter().find(|e| e.ran_or_runs()) {
+        return FirstRun::Ran(Some(e.clone()));
+    }
+    FirstRun::Start(match executions.first() {
+        None => "the pipeline has never run".into(),
+        Some(latest) => format!(
+            "no run of the pipeline has succeeded yet (the latest, {}, {})",
+            latest.id, latest.status
+        ),
+    })
+}
+
+/// The pipeline's executions, newest first, read page by page until one that ran or runs
+/// (which is all [`first_run`] needs).
+pub async fn executions_until_a_run(
+    aws: &crate::aws::Aws,
+    pipeline: &str,
+) -> Result<Vec<Execution>, InfraError> {
+    let cp = aws.codepipeline();
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = cp
+            .list_pipeline_executions()
+            .pipeline_name(pipeline)
+            .max_results(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("list the executions of pipeline {pipeline}"), &e))?;
+        for e in page.pipeline_execution_summaries() {
+            out.push(Execution {
+                id: e.pipeline_execution_id().unwrap_or_default().to_string(),
+                status: e
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                trigger: e
+                    .trigger()
+                    .and_then(|t| t.trigger_type())
+                    .map(|t| t.as_str().to_string()),
+            });
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() || out.iter().any(Execution::ran_or_runs) {
+            return Ok(out);
+        }
+    }
+}
+
 /// Starts an execution; `version` and `object_version` pin an S3-source run to one upload.
 pub async fn start_execution(
     aws: &crate::aws::Aws,
@@ -1812,6 +1963,96 @@ mod tests {
     }
 
     #[test]
+    fn a_codeconnections_arn_is_granted_the_action_of_its_own_prefix() {
+        let s = scope();
+        let new = "arn:aws:codeconnections:eu-west-1:123456789012:connection/c2";
+        let old = "arn:aws:codestar-connections:eu-west-1:123456789012:connection/c1";
+        assert_eq!(connection_service(new), "codeconnections");
+        assert_eq!(connection_service(old), "codestar-connections");
+        let st = statements(&pipeline_policy(&s, Some(new)));
+        assert_eq!(actions(&st[3]), vec!["codeconnections:UseConnection"]);
+        assert_eq!(resources(&st[3]), vec![new]);
+        assert!(
+            connection_console_url("eu-west-1", new).contains("/codeconnections/connections/c2")
+        );
+    }
+
+    fn run(id: &str, status: &str, trigger: &str) -> Execution {
+        Execution {
+            id: id.into(),
+            status: status.into(),
+            trigger: Some(trigger.into()),
+        }
+    }
+
+    #[test]
+    fn the_first_run_follows_what_this_deploy_did_and_the_executions_states() {
+        let gh = SourceSpec::Github {
+            repository: "octo/site".into(),
+            branch: "main".into(),
+            paths: vec![],
+            connection_arn: None,
+        };
+        let automatic_failed = [run("a", "Failed", "CreatePipeline")];
+        let automatic_running = [run("a", "InProgress", "CreatePipeline")];
+        // Just created with an S3 source: the automatic run has nothing to read, whatever its
+        // state when listed.
+        for runs in [&automatic_running[..], &automatic_failed[..], &[]] {
+            assert!(matches!(
+                first_run(true, &SourceSpec::S3, None, runs),
+                FirstRun::Start(_)
+            ));
+        }
+        // Just created with a connection that was AVAILABLE: the automatic run is the first run.
+        assert_eq!(
+            first_run(true, &gh, Some("AVAILABLE"), &automatic_running),
+            FirstRun::Ran(Some(automatic_running[0].clone()))
+        );
+        assert_eq!(
+            first_run(true, &gh, Some("AVAILABLE"), &[]),
+            FirstRun::Ran(None)
+        );
+        // ... PENDING at creation: the automatic run could not fetch, even if still listed as
+        // running.
+        match first_run(true, &gh, Some("PENDING"), &automatic_running) {
+            FirstRun::Start(why) => assert!(why.contains("PENDING"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // An existing pipeline: an execution existing is not the pipeline having run.
+        match first_run(false, &gh, Some("AVAILABLE"), &automatic_failed) {
+            FirstRun::Start(why) => assert!(why.contains("a, Failed"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            first_run(false, &SourceSpec::S3, None, &[]),
+            FirstRun::Start(_)
+        ));
+        let history = [
+            run("c", "Failed", "StartPipelineExecution"),
+            run("b", "Succeeded", "StartPipelineExecution"),
+            run("a", "Failed", "CreatePipeline"),
+        ];
+        assert_eq!(
+            first_run(false, &SourceSpec::S3, None, &history),
+            FirstRun::Ran(Some(history[1].clone()))
+        );
+        for status in ["InProgress", "Stopping"] {
+            let runs = [run("d", status, "StartPipelineExecution")];
+            assert!(matches!(
+                first_run(false, &gh, Some("AVAILABLE"), &runs),
+                FirstRun::Ran(Some(_))
+            ));
+        }
+        for status in ["Stopped", "Superseded", "Cancelled", "Failed"] {
+            let runs = [run("d", status, "StartPipelineExecution")];
+            assert!(matches!(
+                first_run(false, &gh, Some("AVAILABLE"), &runs),
+                FirstRun::Start(_)
+            ));
+        }
+    }
+
+    #[test]
     fn trust_policies_name_one_service_and_the_account() {
         let t = trust_policy("codebuild.amazonaws.com", "123456789012");
         let st = statements(&t);
@@ -1834,6 +2075,10 @@ mod tests {
         .to_string();
         assert_eq!(decode_policy(&encoded), Some(doc.clone()));
         assert_eq!(decode_policy(&doc.to_string()), Some(doc));
+        // RFC 3986 (IAM's encoding): a literal `+` stays a plus, it is not a space.
+        let plus = json!({"Version": "2012-10-17", "Statement": [{"Sid": "a+b c"}]});
+        let encoded = plus.to_string().replace(' ', "%20").replace('"', "%22");
+        assert_eq!(decode_policy(&encoded), Some(plus));
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub enum Kind {
         min: i64,
         max: i64,
     },
+    /// An integer from a fixed set, where the AWS API accepts only those values.
+    IntegerOneOf(&'static [i64]),
     /// A duration such as `24h`, `90m` or `7days` (humantime).
     Duration,
     /// One of a fixed set of strings.
@@ -21,6 +23,15 @@ pub enum Kind {
     /// A DNS name (a domain to serve the site from).
     Hostname,
     StringList,
+    /// A string the AWS API bounds to 1 to `chars` characters.
+    BoundedString {
+        chars: usize,
+    },
+    /// A list of strings the AWS API bounds: at most `items` entries of 1 to `chars` characters.
+    BoundedStringList {
+        items: usize,
+        chars: usize,
+    },
     /// A table of string values (`{ "X-Name" = "value" }`).
     StringMap,
 }
@@ -33,6 +44,14 @@ impl Kind {
             Kind::Path => "path".into(),
             Kind::Bool => "boolean".into(),
             Kind::Integer { min, max } => format!("integer ({min}–{max})"),
+            Kind::IntegerOneOf(values) => format!(
+                "integer, one of {}",
+                values
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Kind::Duration => "duration (e.g. \"24h\")".into(),
             Kind::Enum(values) => values
                 .iter()
@@ -42,6 +61,10 @@ impl Kind {
             Kind::Region => "region".into(),
             Kind::Hostname => "hostname".into(),
             Kind::StringList => "array of strings".into(),
+            Kind::BoundedString { chars } => format!("string of 1–{chars} characters"),
+            Kind::BoundedStringList { items, chars } => {
+                format!("array of at most {items} strings of 1–{chars} characters")
+            }
             Kind::StringMap => "table of strings".into(),
         }
     }
@@ -158,7 +181,8 @@ pub const KEYS: &[KeyDef] = &[
     ),
     key(
         "source.branch",
-        Kind::String,
+        // The pipeline's push trigger names it: CodePipeline's GitBranchNamePattern, 1-255.
+        Kind::BoundedString { chars: 255 },
         Derived("the checked-out branch"),
         "Branch whose pushes trigger the pipeline.",
     ),
@@ -170,7 +194,11 @@ pub const KEYS: &[KeyDef] = &[
     ),
     key(
         "source.paths",
-        Kind::StringList,
+        // CodePipeline's GitFilePathFilterCriteria: 1 to 8 patterns of 1 to 255 characters.
+        Kind::BoundedStringList {
+            items: 8,
+            chars: 255,
+        },
         Fixed("[]"),
         "Glob filters: only pushes touching these paths trigger the pipeline.",
     ),
@@ -188,9 +216,13 @@ pub const KEYS: &[KeyDef] = &[
     ),
     key(
         "pipeline.log_retention_days",
-        Kind::Integer { min: 1, max: 3653 },
+        // CloudWatch Logs PutRetentionPolicy accepts only these values (API reference).
+        Kind::IntegerOneOf(&[
+            1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+            2922, 3288, 3653,
+        ]),
         Fixed("14"),
-        "Days CloudWatch keeps build logs.",
+        "Days CloudWatch keeps build logs (the values CloudWatch Logs accepts).",
     ),
     key(
         "precompress",

@@ -91,6 +91,7 @@ fn wrong(def: &KeyDef, item: &toml_edit::Item) -> Problem {
 pub fn from_toml(def: &KeyDef, item: &toml_edit::Item) -> Result<Value, Problem> {
     let value = match def.kind {
         Kind::String
+        | Kind::BoundedString { .. }
         | Kind::Path
         | Kind::Region
         | Kind::Hostname
@@ -100,8 +101,10 @@ pub fn from_toml(def: &KeyDef, item: &toml_edit::Item) -> Result<Value, Problem>
             return from_str(def, s);
         }
         Kind::Bool => Value::Bool(item.as_bool().ok_or_else(|| wrong(def, item))?),
-        Kind::Integer { .. } => Value::Int(item.as_integer().ok_or_else(|| wrong(def, item))?),
-        Kind::StringList => {
+        Kind::Integer { .. } | Kind::IntegerOneOf(_) => {
+            Value::Int(item.as_integer().ok_or_else(|| wrong(def, item))?)
+        }
+        Kind::StringList | Kind::BoundedStringList { .. } => {
             let array = item.as_array().ok_or_else(|| wrong(def, item))?;
             let mut out = Vec::with_capacity(array.len());
             for element in array.iter() {
@@ -136,9 +139,12 @@ pub fn from_toml(def: &KeyDef, item: &toml_edit::Item) -> Result<Value, Problem>
 /// `name=value` pairs separated by commas.
 pub fn from_str(def: &KeyDef, raw: &str) -> Result<Value, Problem> {
     let value = match def.kind {
-        Kind::String | Kind::Path | Kind::Region | Kind::Hostname | Kind::Enum(_) => {
-            Value::Str(raw.to_string())
-        }
+        Kind::String
+        | Kind::BoundedString { .. }
+        | Kind::Path
+        | Kind::Region
+        | Kind::Hostname
+        | Kind::Enum(_) => Value::Str(raw.to_string()),
         Kind::Bool => match raw.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Value::Bool(true),
             "false" | "0" | "no" | "off" => Value::Bool(false),
@@ -148,7 +154,7 @@ pub fn from_str(def: &KeyDef, raw: &str) -> Result<Value, Problem> {
                 )));
             }
         },
-        Kind::Integer { .. } => Value::Int(
+        Kind::Integer { .. } | Kind::IntegerOneOf(_) => Value::Int(
             raw.trim()
                 .parse()
                 .map_err(|_| Problem::Invalid(format!("`{raw}` is not an integer")))?,
@@ -158,7 +164,7 @@ pub fn from_str(def: &KeyDef, raw: &str) -> Result<Value, Problem> {
                 "`{raw}` is not a duration ({e}); try \"24h\" or \"7days\""
             ))
         })?),
-        Kind::StringList => Value::List(
+        Kind::StringList | Kind::BoundedStringList { .. } => Value::List(
             raw.split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
@@ -184,6 +190,33 @@ fn validate(def: &KeyDef, value: Value) -> Result<Value, Problem> {
         (Kind::Integer { min, max }, Value::Int(i)) if i < min || i > max => Err(Problem::Invalid(
             format!("{i} is out of range ({min}–{max})"),
         )),
+        (Kind::BoundedString { chars }, Value::Str(s))
+            if s.trim().is_empty() || s.chars().count() > *chars =>
+        {
+            Err(Problem::Invalid(format!(
+                "must be 1 to {chars} characters long"
+            )))
+        }
+        (Kind::BoundedStringList { items, .. }, Value::List(l)) if l.len() > *items => Err(
+            Problem::Invalid(format!("{} entries; at most {items} are allowed", l.len())),
+        ),
+        (Kind::BoundedStringList { chars, .. }, Value::List(l))
+            if l.iter().any(|e| e.is_empty() || e.chars().count() > *chars) =>
+        {
+            Err(Problem::Invalid(format!(
+                "every entry must be 1 to {chars} characters long"
+            )))
+        }
+        (Kind::IntegerOneOf(allowed), Value::Int(i)) if !allowed.contains(i) => {
+            Err(Problem::Invalid(format!(
+                "{i} is not one of {}",
+                allowed
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
         (Kind::Enum(allowed), Value::Str(s)) if !allowed.contains(&s.as_str()) => {
             Err(Problem::Invalid(format!(
                 "`{s}` is not one of {}",
@@ -305,6 +338,26 @@ pub fn check_hostname(s: &str) -> Result<(), Problem> {
 mod tests {
     use super::*;
     use crate::settings::keys::find;
+
+    #[test]
+    fn values_an_aws_api_bounds_are_checked_against_its_bounds() {
+        let retention = find("pipeline.log_retention_days").unwrap();
+        assert!(from_str(retention, "14").is_ok());
+        assert!(from_str(retention, "3653").is_ok());
+        for refused in ["10", "0", "3650", "4000"] {
+            assert!(from_str(retention, refused).is_err(), "{refused}");
+        }
+        let branch = find("source.branch").unwrap();
+        assert!(from_str(branch, &"b".repeat(255)).is_ok());
+        assert!(from_str(branch, &"b".repeat(256)).is_err());
+        assert!(from_str(branch, " ").is_err());
+        let paths = find("source.paths").unwrap();
+        let eight = vec!["p/**"; 8].join(",");
+        assert!(from_str(paths, &eight).is_ok());
+        assert!(from_str(paths, &format!("{eight},q/**")).is_err());
+        assert!(from_str(paths, &"x".repeat(256)).is_err());
+        assert!(from_str(paths, "").is_ok(), "no filter: every push");
+    }
 
     #[test]
     fn regions_by_shape() {

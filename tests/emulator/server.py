@@ -1421,7 +1421,10 @@ def merge_tags(old: list[dict[str, str]], new: list[dict[str, str]]) -> list[dic
     return [{"Key": k, "Value": v} for k, v in d.items()]
 
 
-def handle_connections(req: Req, op: str) -> Resp:
+def handle_connections(req: Req, op: str, service: str = "codestar-connections") -> Resp:
+    """Both APIs, CodeStar Connections (2019-12-01) and its renamed successor CodeConnections
+    (2023-12-01), over one store: a connection's ARN carries the prefix of the API that created
+    it (Developer Tools console guide, "Connections rename")."""
     body = req.json()
     account = req.account
     with LOCK:
@@ -1438,7 +1441,7 @@ def handle_connections(req: Req, op: str) -> Resp:
             if host is not None and provider is None:
                 provider = "GitHubEnterpriseServer"
             tags = check_tags(body.get("Tags"))
-            arn = f"arn:aws:codestar-connections:{req.region}:{account}:connection/{uuid.uuid4()}"
+            arn = f"arn:aws:{service}:{req.region}:{account}:connection/{uuid.uuid4()}"
             S.connections[arn] = {"ConnectionName": name, "ConnectionArn": arn, "ProviderType": provider,
                                   "OwnerAccountId": account, "ConnectionStatus": "PENDING", "HostArn": host,
                                   "Tags": tags, "account": account, "region": req.region}
@@ -1520,6 +1523,91 @@ def on_execution_started(account: str, region: str, name: str, exec_id: str) -> 
     if ex is not None:
         ex.status = "InProgress"
         ex.last_update_time = t
+    link_builds(account, region, name, exec_id)
+
+
+def link_builds(account: str, region: str, name: str, exec_id: str) -> None:
+    """A CodeBuild action that runs starts a build of its project (initiator
+    `codepipeline/<pipeline>`); its id is the action execution's `externalExecutionId` in
+    ListActionExecutions (CLI example awscli/examples/codepipeline/list-action-executions.rst;
+    CodePipeline action reference, "AWS CodeBuild build and test action")."""
+    _, pipeline = find_pipeline(account, name, region)
+    if pipeline is None:
+        return
+    states = S.pipeline_exec.get((account, region, name), {}).get(exec_id, {})
+    ex = pipeline.executions.get(exec_id)
+    variables = {v["name"]: v["value"] for v in (getattr(ex, "variables", None) or [])}
+    for stage in pipeline.pipeline.get("stages", []):
+        info = states.get(stage["name"])
+        if info is None or info.get("external_id"):
+            continue
+        for action in stage.get("actions", []):
+            if (action.get("actionTypeId") or {}).get("provider") != "CodeBuild":
+                continue
+            cfg = action.get("configuration") or {}
+            be = cb_backend(account, region)
+            project = cfg.get("ProjectName")
+            if project not in be.codebuild_projects:
+                continue
+            overrides = []
+            try:
+                for v in json.loads(cfg.get("EnvironmentVariables") or "[]"):
+                    value = re.sub(r"#\{variables\.([A-Za-z0-9@_-]+)\}",
+                                   lambda m: variables.get(m.group(1), m.group(0)), str(v.get("value", "")))
+                    overrides.append({"name": v.get("name"), "value": value, "type": v.get("type", "PLAINTEXT")})
+            except ValueError:
+                pass
+            meta = be.start_build(project)
+            build = find_build(account, region, meta["id"])
+            enrich_build(account, region, project, build, {
+                "initiator": f"codepipeline/{name}", "environmentVariablesOverride": overrides})
+            info["external_id"] = meta["id"]
+
+
+def handle_list_action_executions(req: Req) -> Resp:
+    body = req.json()
+    name = body.get("pipelineName")
+    account, region = req.account, req.region
+    with LOCK:
+        pipeline = cp_backend(account, region).pipelines.get(name)
+        if pipeline is None:
+            raise ApiError(400, "PipelineNotFoundException",
+                           f"Account '{account}' does not have a pipeline with name '{name}'")
+        wanted = (body.get("filter") or {}).get("pipelineExecutionId")
+        execs = S.pipeline_exec.get((account, region, name), {})
+        details = []
+        for eid in reversed([e for e in pipeline.executions if e in execs]):  # newest first
+            if wanted and eid != wanted:
+                continue
+            for stage in reversed(pipeline.pipeline.get("stages", [])):
+                info = execs[eid].get(stage["name"])
+                if info is None:
+                    continue
+                for action in stage.get("actions", []):
+                    d: dict[str, Any] = {
+                        "pipelineExecutionId": eid, "actionExecutionId": info["action_id"],
+                        "pipelineVersion": pipeline.pipeline.get("version", 1),
+                        "stageName": stage["name"], "actionName": action["name"],
+                        "startTime": epoch(info["changed"]), "lastUpdateTime": epoch(info["changed"]),
+                        "status": ACTION_FROM_STAGE[info["status"]],
+                        "input": {"actionTypeId": action.get("actionTypeId"),
+                                  "configuration": action.get("configuration") or {},
+                                  "resolvedConfiguration": action.get("configuration") or {},
+                                  "region": region},
+                        "output": {"outputArtifacts": [], "outputVariables": {}},
+                    }
+                    if info.get("external_id"):
+                        bid = info["external_id"]
+                        d["output"]["executionResult"] = {
+                            "externalExecutionId": bid,
+                            "externalExecutionUrl": (f"https://console.aws.amazon.com/codebuild/home?region={region}"
+                                                     f"#/builds/{quote(bid, safe='')}/view/new")}
+                    if info.get("error"):
+                        d["output"]["executionResult"] = dict(d["output"].get("executionResult") or {},
+                                                              externalExecutionSummary=info["error"])
+                    details.append(d)
+        limit = body.get("maxResults") or 100
+        return json_resp({"actionExecutionDetails": details[:limit]}, content_type="application/x-amz-json-1.1")
 
 
 def set_stage_status(account: str, region: str, name: str, exec_id: str, stage: str, status: str,
@@ -1537,6 +1625,8 @@ def set_stage_status(account: str, region: str, name: str, exec_id: str, stage: 
     prev = ex_state.get(stage)
     ex_state[stage] = {"status": status, "error": error, "changed": t,
                        "action_id": prev["action_id"] if prev else str(uuid.uuid4())}
+    if prev and prev.get("external_id"):  # the same action execution, the same build
+        ex_state[stage]["external_id"] = prev["external_id"]
     if status == "Succeeded" and idx + 1 < len(stages) and ex_state.get(stages[idx + 1]) is None:
         ex_state[stages[idx + 1]] = {"status": "InProgress", "error": None, "changed": t,
                                      "action_id": str(uuid.uuid4())}
@@ -1549,6 +1639,188 @@ def set_stage_status(account: str, region: str, name: str, exec_id: str, stage: 
         ex.status = overall
         ex.status_summary = error if status == "Failed" else None
         ex.last_update_time = t
+    link_builds(account, region, name, exec_id)
+    # The CodeBuild action's status is its build's: a finished stage finishes the build it
+    # started, unless a test set that build's status itself (hook builds/status).
+    bid = ex_state[stage].get("external_id")
+    build_status = {"Succeeded": "SUCCEEDED", "Failed": "FAILED", "Stopped": "STOPPED"}.get(status)
+    if bid and build_status and bid not in S.builds:
+        S.builds[bid] = {"status": build_status, "phase": None if build_status == "SUCCEEDED" else "BUILD",
+                         "message": error, "applied": False}
+
+
+def connection_for(arn: Any) -> dict[str, Any] | None:
+    """A connection by ARN, whichever service prefix it carries (AWS renamed CodeStar
+    Connections to CodeConnections in 2024; both prefixes name connections of one service)."""
+    return S.connections.get(arn) if isinstance(arn, str) else None
+
+
+def source_failure(account: str, pipeline: Any) -> str | None:
+    """Why the pipeline's Source stage cannot fetch, as AWS's Source action would fail, or None.
+
+    S3 source: the object must exist (the execution reads it; CodePipeline user guide, "Amazon
+    S3 source action"). CodeStarSourceConnection: the connection must be AVAILABLE (a PENDING
+    connection "cannot be used until it is updated"; Developer Tools console guide, "Update a
+    pending connection"). The wording of the messages is the emulator's."""
+    stages = pipeline.pipeline.get("stages", [])
+    if not stages:
+        return None
+    for action in stages[0].get("actions", []):
+        tid, cfg = action.get("actionTypeId", {}), action.get("configuration", {}) or {}
+        if tid.get("category") != "Source":
+            continue
+        if tid.get("provider") == "S3":
+            from moto.s3.models import s3_backends
+
+            bucket, key = cfg.get("S3Bucket"), cfg.get("S3ObjectKey")
+            try:
+                obj = s3_backends[account]["aws"].get_object(bucket, key)
+            except Exception:
+                obj = None
+            if obj is None:
+                return (f"The object with key '{key}' does not exist in bucket '{bucket}' "
+                        f"(action {action.get('name')})")
+        if tid.get("provider") == "CodeStarSourceConnection":
+            arn = cfg.get("ConnectionArn")
+            c = connection_for(arn)
+            if c is None:
+                return f"Connection {arn} does not exist"
+            if c["ConnectionStatus"] != "AVAILABLE":
+                return (f"Unable to use Connection: {arn}. The provided connection is in "
+                        f"{c['ConnectionStatus']} state, not AVAILABLE")
+            # The pipeline's service role must be allowed to use the connection, with the action
+            # of the ARN's own service prefix (CodePipeline user guide, "Add permissions to the
+            # CodePipeline service role": codestar-connections:UseConnection; Developer Tools
+            # console guide, "Connections rename": the prefix must match the resource's).
+            action_name = f"{arn.split(':')[2]}:UseConnection"
+            if not role_allows(account, pipeline.pipeline.get("roleArn", ""), action_name, arn):
+                return (f"Insufficient permissions: the service role {pipeline.pipeline.get('roleArn')} "
+                        f"is not allowed {action_name} on {arn}")
+    return None
+
+
+def role_allows(account: str, role_arn: str, action: str, resource: str) -> bool:
+    """IAM's evaluation, reduced to what a service role's identity policies say: an explicit
+    Deny wins, else some Allow must match the action and the resource (wildcards as IAM reads
+    them: case-insensitive actions, `*` and `?` in both)."""
+    from fnmatch import fnmatchcase
+    from moto.iam.models import iam_backends
+
+    try:
+        role = iam_backends[account]["aws"].get_role_by_arn(role_arn)
+    except Exception:
+        return False
+    docs = list(role.policies.values())
+    for mp in role.managed_policies.values():
+        try:
+            docs.append(mp.default_version.document if hasattr(mp, "default_version") else mp.document)
+        except Exception:
+            continue
+    allowed = False
+    for doc in docs:
+        try:
+            d = json.loads(unquote(doc)) if isinstance(doc, str) else doc
+        except ValueError:
+            continue
+        stmts = d.get("Statement", [])
+        for st in stmts if isinstance(stmts, list) else [stmts]:
+            acts = st.get("Action", [])
+            ress = st.get("Resource", [])
+            acts = [acts] if isinstance(acts, str) else acts
+            ress = [ress] if isinstance(ress, str) else ress
+            hit = (any(fnmatchcase(action.lower(), a.lower()) for a in acts)
+                   and any(fnmatchcase(resource, r) for r in ress))
+            if hit and st.get("Effect") == "Deny":
+                return False
+            if hit and st.get("Effect") == "Allow":
+                allowed = True
+    return allowed
+
+
+def start_execution(account: str, region: str, name: str, exec_id: str, trigger_type: str,
+                    trigger_detail: str = "") -> None:
+    """An execution starts: record its trigger (ExecutionTrigger in ListPipelineExecutions /
+    GetPipelineExecution), put its first stage InProgress, and fail that stage at once when the
+    source cannot be fetched."""
+    _, pipeline = find_pipeline(account, name, region)
+    if pipeline is None:
+        return
+    ex = pipeline.executions.get(exec_id)
+    if ex is not None:
+        ex.trigger = {"triggerType": trigger_type, "triggerDetail": trigger_detail}
+    on_execution_started(account, region, name, exec_id)
+    stages = pipeline_stage_names(pipeline)
+    why = source_failure(account, pipeline)
+    if why and stages:
+        set_stage_status(account, region, name, exec_id, stages[0], "Failed", why)
+
+
+def validate_pipeline_declaration(decl: Any) -> None:
+    """The service model's bounds on a declaration's triggers and variables (botocore
+    codepipeline service-2.json: GitFilePathPatternList / GitBranchPatternList 1-8 patterns of
+    1-255 characters, GitPushFilterList 1-3, PipelineVariableDeclarationList <= 50,
+    ExecutionMode QUEUED|SUPERSEDED|PARALLEL), answered as AWS answers model violations."""
+    if not isinstance(decl, dict):
+        return
+
+    def bad(path: str, what: str) -> ApiError:
+        return ApiError(400, "ValidationException",
+                        f"1 validation error detected: Value at '{path}' failed to satisfy constraint: {what}")
+
+    mode = decl.get("executionMode")
+    if mode is not None and mode not in ("QUEUED", "SUPERSEDED", "PARALLEL"):
+        raise bad("pipeline.executionMode", "Member must satisfy enum value set: [QUEUED, SUPERSEDED, PARALLEL]")
+    if len(decl.get("variables") or []) > 50:
+        raise bad("pipeline.variables", "Member must have length less than or equal to 50")
+    for ti, t in enumerate(decl.get("triggers") or [], 1):
+        git = (t or {}).get("gitConfiguration") or {}
+        for kind in ("push", "pullRequest"):
+            filters = git.get(kind) or []
+            if len(filters) > 3:
+                raise bad(f"pipeline.triggers.{ti}.member.gitConfiguration.{kind}",
+                          "Member must have length less than or equal to 3")
+            for fi, f in enumerate(filters, 1):
+                for crit in ("branches", "filePaths", "tags"):
+                    for side in ("includes", "excludes"):
+                        pats = ((f or {}).get(crit) or {}).get(side)
+                        if pats is None:
+                            continue
+                        path = f"pipeline.triggers.{ti}.member.gitConfiguration.{kind}.{fi}.member.{crit}.{side}"
+                        if not 1 <= len(pats) <= 8:
+                            raise bad(path, "Member must have length less than or equal to 8")
+                        if any(not isinstance(x, str) or not 1 <= len(x) <= 255 for x in pats):
+                            raise bad(path, "Member must have length less than or equal to 255")
+
+
+def fill_pipeline_defaults(pipeline: Any) -> None:
+    """GetPipeline returns the declaration with AWS's defaults: a V2 pipeline's executionMode is
+    SUPERSEDED unless set (API reference, PipelineDeclaration.executionMode)."""
+    if pipeline is not None and pipeline.pipeline.get("pipelineType") == "V2":
+        pipeline.pipeline.setdefault("executionMode", "SUPERSEDED")
+
+
+def fix_execution_trigger() -> None:
+    """moto reports every execution as triggered by StartPipelineExecution; report the trigger
+    the emulator recorded (CreatePipeline for the automatic first run)."""
+    from moto.codepipeline import models as cpm
+
+    cls = cpm.PipelineExecution
+    if getattr(cls, "_emulator_patched", False):
+        return
+    orig_dict, orig_summary = cls.to_dict, cls.to_summary_dict
+
+    def to_dict(self):  # type: ignore[no-untyped-def]
+        out = orig_dict(self)
+        out["trigger"] = getattr(self, "trigger", out.get("trigger"))
+        return out
+
+    def to_summary_dict(self):  # type: ignore[no-untyped-def]
+        out = orig_summary(self)
+        out["trigger"] = getattr(self, "trigger", out.get("trigger"))
+        return out
+
+    cls.to_dict, cls.to_summary_dict = to_dict, to_summary_dict
+    cls._emulator_patched = True  # type: ignore[attr-defined]
 
 
 def handle_get_pipeline_state(req: Req) -> Resp:
@@ -1806,6 +2078,51 @@ PROJECT_FIELDS = ("description", "source", "secondarySources", "sourceVersion", 
                   "fileSystemLocations", "buildBatchConfig", "concurrentBuildLimit", "autoRetryLimit")
 
 
+def enrich_build(account: str, region: str, project_name: Any, build: dict[str, Any] | None,
+                 body: dict[str, Any]) -> None:
+    """What AWS's StartBuild copies into the build: the project's source, environment (with
+    overrides), artifacts, cache, timeouts, key, and where its logs go."""
+    project = cb_backend(account, region).codebuild_projects.get(project_name)
+    if build is None or project is None:
+        return
+    build_id = build["id"]
+    pm = project.project_metadata
+    build["source"] = copy.deepcopy(pm.get("source", {}))
+    if body.get("buildspecOverride"):
+        build["source"]["buildspec"] = body["buildspecOverride"]
+    build["sourceVersion"] = body.get("sourceVersion") or pm.get("sourceVersion") or build.get("sourceVersion")
+    env = copy.deepcopy(pm.get("environment", {}))
+    overrides = body.get("environmentVariablesOverride") or []
+    if overrides:
+        names = {v["name"] for v in overrides}
+        env["environmentVariables"] = [v for v in env.get("environmentVariables", [])
+                                       if v["name"] not in names] + copy.deepcopy(overrides)
+    build["environment"] = env
+    build["artifacts"] = {"location": ""} if pm.get("artifacts", {}).get("type") != "S3" else {
+        "location": f"arn:aws:s3:::{pm['artifacts'].get('location', '')}"}
+    build["cache"] = copy.deepcopy(pm.get("cache", {"type": "NO_CACHE"}))
+    build["timeoutInMinutes"] = body.get("timeoutInMinutesOverride") or pm.get("timeoutInMinutes", 60)
+    build["queuedTimeoutInMinutes"] = pm.get("queuedTimeoutInMinutes", 480)
+    build["encryptionKey"] = pm.get("encryptionKey")
+    build["initiator"] = body.get("initiator", "emulator")
+    # AWS: the build logs to the project's group (default /aws/codebuild/<project>)
+    # in a stream named after the build id's UUID (prefixed by a configured stream name).
+    lc = (pm.get("logsConfig") or {}).get("cloudWatchLogs") or {}
+    if lc.get("status", "ENABLED") == "ENABLED":
+        group = lc.get("groupName") or f"/aws/codebuild/{pm['name']}"
+        stream = build_id.split(":", 1)[-1]
+        if lc.get("streamName"):
+            stream = f"{lc['streamName']}/{stream}"
+        build["logs"] = {
+            "groupName": group, "streamName": stream,
+            "deepLink": (f"https://console.aws.amazon.com/cloudwatch/home?region={region}"
+                         f"#logsV2:log-groups/log-group/{quote(group, safe='')}"
+                         f"/log-events/{quote(stream, safe='')}"),
+            "cloudWatchLogsArn": f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{stream}",
+            "cloudWatchLogs": copy.deepcopy(lc),
+        }
+
+
 def handle_codebuild(app: "EmulatorApp", req: Req, op: str) -> Resp | None:
     account, region = req.account, req.region
     if op == "CreateProject":
@@ -1879,43 +2196,7 @@ def handle_codebuild(app: "EmulatorApp", req: Req, op: str) -> Resp | None:
                 return Resp(status, raw, headers)
             build_id = json.loads(raw)["build"]["id"]
             build = find_build(account, region, build_id)
-            project = cb_backend(account, region).codebuild_projects.get(body.get("projectName"))
-            if build is not None and project is not None:
-                pm = project.project_metadata
-                build["source"] = copy.deepcopy(pm.get("source", {}))
-                if body.get("buildspecOverride"):
-                    build["source"]["buildspec"] = body["buildspecOverride"]
-                build["sourceVersion"] = body.get("sourceVersion") or pm.get("sourceVersion") or build.get("sourceVersion")
-                env = copy.deepcopy(pm.get("environment", {}))
-                overrides = body.get("environmentVariablesOverride") or []
-                if overrides:
-                    names = {v["name"] for v in overrides}
-                    env["environmentVariables"] = [v for v in env.get("environmentVariables", [])
-                                                   if v["name"] not in names] + copy.deepcopy(overrides)
-                build["environment"] = env
-                build["artifacts"] = {"location": ""} if pm.get("artifacts", {}).get("type") != "S3" else {
-                    "location": f"arn:aws:s3:::{pm['artifacts'].get('location', '')}"}
-                build["cache"] = copy.deepcopy(pm.get("cache", {"type": "NO_CACHE"}))
-                build["timeoutInMinutes"] = body.get("timeoutInMinutesOverride") or pm.get("timeoutInMinutes", 60)
-                build["queuedTimeoutInMinutes"] = pm.get("queuedTimeoutInMinutes", 480)
-                build["encryptionKey"] = pm.get("encryptionKey")
-                build["initiator"] = "emulator"
-                # AWS: the build logs to the project's group (default /aws/codebuild/<project>)
-                # in a stream named after the build id's UUID (prefixed by a configured stream name).
-                lc = (pm.get("logsConfig") or {}).get("cloudWatchLogs") or {}
-                if lc.get("status", "ENABLED") == "ENABLED":
-                    group = lc.get("groupName") or f"/aws/codebuild/{pm['name']}"
-                    stream = build_id.split(":", 1)[-1]
-                    if lc.get("streamName"):
-                        stream = f"{lc['streamName']}/{stream}"
-                    build["logs"] = {
-                        "groupName": group, "streamName": stream,
-                        "deepLink": (f"https://console.aws.amazon.com/cloudwatch/home?region={region}"
-                                     f"#logsV2:log-groups/log-group/{quote(group, safe='')}"
-                                     f"/log-events/{quote(stream, safe='')}"),
-                        "cloudWatchLogsArn": f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{stream}",
-                        "cloudWatchLogs": copy.deepcopy(lc),
-                    }
+            enrich_build(account, region, body.get("projectName"), build, body)
             return json_resp({"build": to_json_build(build or json.loads(raw)["build"])},
                              content_type="application/x-amz-json-1.1")
     if op == "BatchGetBuilds":
@@ -2044,6 +2325,12 @@ def apply_build_state(build_id: str, build: dict[str, Any]) -> None:
     if build_id not in S.builds_completed:  # moto's behaviour: a build succeeds when first read, once
         write_build_phases(build, "SUCCEEDED", None, None)
         S.builds_completed.add(build_id)
+
+
+# CloudWatch Logs PutRetentionPolicy accepts only these (API reference, retentionInDays: "Possible
+# values are: 1, 3, 5, ... 3288, and 3653"); moto stores any integer.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
 
 
 # =========================================================================== #
@@ -2336,6 +2623,7 @@ class EmulatorApp:
     def __init__(self) -> None:
         self.moto = DomainDispatcherApplication(create_backend_app)
         fix_create_pipeline_role_check()
+        fix_execution_trigger()
         fix_bucket_policy_conditions()
         fix_acm_held_status()
 
@@ -2374,23 +2662,54 @@ class EmulatorApp:
                 return handle_acm_delete_certificate(self, req)
             if prefix == "CodeStar_connections_20191201":
                 return handle_connections(req, op)
+            if prefix == "CodeConnections_20231201":
+                return handle_connections(req, op, "codeconnections")
             if prefix == "CodePipeline_20150709":
                 if op == "GetPipelineState":
                     return handle_get_pipeline_state(req)
+                if op == "ListActionExecutions":
+                    return handle_list_action_executions(req)
                 if op == "StartPipelineExecution":
                     req.body()
                     with LOCK:
                         status, headers, body = self.call_moto(req.environ)
                         if status < 300:
                             name = json.loads(req.body() or b"{}").get("name")
-                            on_execution_started(req.account, req.region, name, json.loads(body)["pipelineExecutionId"])
+                            start_execution(req.account, req.region, name, json.loads(body)["pipelineExecutionId"],
+                                            "StartPipelineExecution")
                         return Resp(status, body, headers)
+                if op in ("CreatePipeline", "UpdatePipeline"):
+                    validate_pipeline_declaration(req.json().get("pipeline"))
+                    with LOCK:
+                        status, headers, body = self.call_moto(req.environ)
+                        if status < 300:
+                            out = json.loads(body)
+                            name = out["pipeline"]["name"]
+                            _, pipeline = find_pipeline(req.account, name, req.region)
+                            fill_pipeline_defaults(pipeline)
+                            out["pipeline"] = pipeline.pipeline
+                            body = json.dumps(out).encode()
+                            if op == "CreatePipeline":
+                                # AWS starts an execution by itself when a pipeline is created
+                                # (trigger type CreatePipeline; CodePipeline user guide, "Start a
+                                # pipeline execution").
+                                exec_id = cp_backend(req.account, req.region).start_pipeline_execution(name, None)
+                                start_execution(req.account, req.region, name, exec_id, "CreatePipeline")
+                        return Resp(status, normalise_json_response(req, status, headers, body), headers)
                 if op == "DeletePipeline":
                     name = req.json().get("name")
                     S.pipeline_exec.pop((req.account, req.region, name), None)
                 return None
             if prefix == "CodeBuild_20161006":
                 return handle_codebuild(self, req, op)
+            if prefix == "Logs_20140328" and op == "PutRetentionPolicy":
+                days = req.json().get("retentionInDays")
+                if days not in LOG_RETENTION_DAYS:
+                    raise ApiError(400, "InvalidParameterException",
+                                   f"1 validation error detected: Value '{days}' at 'retentionInDays' failed to "
+                                   f"satisfy constraint: Member must satisfy enum value set: "
+                                   f"[{', '.join(str(d) for d in LOG_RETENTION_DAYS)}]")
+                return None
             return None
         if req.path.startswith(CF_PREFIX) and req.sig_service in ("", "cloudfront"):
             return handle_cloudfront(self, req)

@@ -564,6 +564,28 @@ def test_connections() -> None:
     raises("ResourceNotFoundException", lambda: cs.get_connection(ConnectionArn=arn))
 
 
+def test_codeconnections() -> None:
+    cc = client("codeconnections", REGION)
+    arn = cc.create_connection(ConnectionName=f"smoke-cc-{uuid.uuid4().hex[:6]}", ProviderType="GitHub")[
+        "ConnectionArn"]
+    check(arn.startswith(f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/"), f"codeconnections ARN {arn}")
+    eq(cc.get_connection(ConnectionArn=arn)["Connection"]["ConnectionStatus"], "PENDING", "starts PENDING")
+    hook("POST", "/_emulator/connections/status", {"ConnectionArn": arn, "ConnectionStatus": "AVAILABLE"})
+    eq(cc.get_connection(ConnectionArn=arn)["Connection"]["ConnectionStatus"], "AVAILABLE", "approved")
+    cc.delete_connection(ConnectionArn=arn)
+    raises("ResourceNotFoundException", lambda: cc.get_connection(ConnectionArn=arn))
+
+
+def test_log_retention_values() -> None:
+    logs = client("logs", REGION)
+    group = f"/smoke/retention-{uuid.uuid4().hex[:6]}"
+    logs.create_log_group(logGroupName=group)
+    raises("InvalidParameterException", lambda: logs.put_retention_policy(logGroupName=group, retentionInDays=10))
+    logs.put_retention_policy(logGroupName=group, retentionInDays=1096)
+    eq(logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["retentionInDays"], 1096, "retention")
+    logs.delete_log_group(logGroupName=group)
+
+
 def make_role(name: str, services: list[str]) -> str:
     iam = client("iam")
     doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": services},
@@ -583,28 +605,60 @@ def raw_json(service: str, target: str, body: dict[str, Any], version: str = "1.
 def test_pipeline_state() -> None:
     role = make_role(f"pipe-{uuid.uuid4().hex[:6]}", ["codebuild.amazonaws.com", "codepipeline.amazonaws.com"])
     cp = client("codepipeline", REGION)
+    conn = client("codestar-connections", REGION).create_connection(
+        ConnectionName=f"smoke-{uuid.uuid4().hex[:8]}", ProviderType="GitHub")["ConnectionArn"]
     name = f"smoke-pipe-{uuid.uuid4().hex[:6]}"
-    cp.create_pipeline(pipeline={
+    decl = {
         "name": name, "roleArn": role, "artifactStore": {"type": "S3", "location": "artifacts-bucket"},
+        "pipelineType": "V2",
         "stages": [
             {"name": "Source", "actions": [{"name": "Checkout", "actionTypeId": {
                 "category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
-                "configuration": {"ConnectionArn": "arn:aws:codestar-connections:x", "FullRepositoryId": "o/r",
+                "configuration": {"ConnectionArn": conn, "FullRepositoryId": "o/r",
                                   "BranchName": "main"}, "outputArtifacts": [{"name": "src"}]}]},
             {"name": "Build", "actions": [{"name": "Build", "actionTypeId": {
                 "category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
                 "inputArtifacts": [{"name": "src"}], "configuration": {"ProjectName": "p"}}]},
-        ]})
-    st = cp.get_pipeline_state(name=name)
-    eq([s["stageName"] for s in st["stageStates"]], ["Source", "Build"], "stage names")
-    check(all("latestExecution" not in s for s in st["stageStates"]), "no executions yet")
+        ]}
+    # The service model's bounds: at most 8 file-path patterns per push filter.
+    too_many = dict(decl, triggers=[{"providerType": "CodeStarSourceConnection", "gitConfiguration": {
+        "sourceActionName": "Checkout", "push": [{"filePaths": {"includes": [f"p{i}/**" for i in range(9)]}}]}}])
+    raises("ValidationException", lambda: cp.create_pipeline(pipeline=too_many))
+    cp.create_pipeline(pipeline=decl)
+    eq(cp.get_pipeline(name=name)["pipeline"].get("executionMode"), "SUPERSEDED", "V2 default executionMode")
+    # CodePipeline runs a new pipeline by itself; with a PENDING connection Source fails.
+    runs = raw_json("codepipeline", "CodePipeline_20150709.ListPipelineExecutions",
+                    {"pipelineName": name})["pipelineExecutionSummaries"]
+    eq(len(runs), 1, "one automatic execution on creation")
+    eq(runs[0]["trigger"]["triggerType"], "CreatePipeline", "trigger type of the automatic run")
+    eq(runs[0]["status"], "Failed", "automatic run fails with a PENDING connection")
+    check("PENDING" in runs[0].get("statusSummary", ""), f"summary names the status: {runs[0]}")
+    st = {s["stageName"]: s for s in cp.get_pipeline_state(name=name)["stageStates"]}
+    eq(st["Source"]["latestExecution"]["status"], "Failed", "Source failed")
+    check("latestExecution" not in st["Build"], "Build never started")
     raw = raw_json("codepipeline", "CodePipeline_20150709.GetPipeline", {"name": name})
     check(isinstance(raw["metadata"]["created"], (int, float)), "GetPipeline metadata.created is epoch seconds")
     raw = raw_json("codepipeline", "CodePipeline_20150709.GetPipelineState", {"name": name})
     check(isinstance(raw["created"], (int, float)), "GetPipelineState created is epoch seconds")
-    hook("POST", "/_emulator/pipelines/state", {"name": name, "stage": "Build", "status": "Failed"}, 409)
+    hook("POST", "/_emulator/connections/status", {"ConnectionArn": conn, "ConnectionStatus": "AVAILABLE"})
+    # An AVAILABLE connection is not enough: the service role must be allowed to use it, with
+    # the action of the ARN's own prefix.
+    iam = client("iam")
+    role_name = role.rsplit("/", 1)[-1]
+    iam.put_role_policy(RoleName=role_name, PolicyName="conn", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "codeconnections:UseConnection",
+                                                "Resource": conn}]}))
+    denied = cp.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    got = cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=denied)["pipelineExecution"]
+    eq(got["status"], "Failed", "a run without UseConnection of the right prefix fails")
+    check("codestar-connections:UseConnection" in got.get("statusSummary", ""), f"summary: {got}")
+    iam.put_role_policy(RoleName=role_name, PolicyName="conn", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "codestar-connections:UseConnection",
+                                                "Resource": conn}]}))
 
     ex = cp.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    eq(cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=ex)["pipelineExecution"]["trigger"]
+       ["triggerType"], "StartPipelineExecution", "trigger of a started run")
     st = {s["stageName"]: s for s in cp.get_pipeline_state(name=name)["stageStates"]}
     eq(st["Source"]["latestExecution"], {"pipelineExecutionId": ex, "status": "InProgress"}, "Source in progress")
     check("latestExecution" not in st["Build"], "Build not started")
@@ -622,6 +676,10 @@ def test_pipeline_state() -> None:
        "action error message")
     eq(cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=ex)["pipelineExecution"]["status"],
        "Failed", "execution Failed")
+    acts = raw_json("codepipeline", "CodePipeline_20150709.ListActionExecutions",
+                    {"pipelineName": name, "filter": {"pipelineExecutionId": ex}})["actionExecutionDetails"]
+    eq([(a["stageName"], a["status"]) for a in acts], [("Build", "Failed"), ("Source", "Succeeded")],
+       "ListActionExecutions: this execution's actions, latest first")
     summ = raw_json("codepipeline", "CodePipeline_20150709.ListPipelineExecutions", {"pipelineName": name})
     eq(summ["pipelineExecutionSummaries"][0]["status"], "Failed", "ListPipelineExecutions status")
     check(isinstance(summ["pipelineExecutionSummaries"][0]["startTime"], (int, float)), "startTime epoch seconds")
@@ -807,7 +865,7 @@ def test_policy_quotas() -> None:
     check(len(cf.list_cache_policies(Type="custom")["CachePolicyList"].get("Items", [])) < 20, "default account")
 
 
-TESTS = [test_health, test_kvs_data_plane, test_cache_policies, test_response_headers_policies, test_functions,
+TESTS = [test_health, test_codeconnections, test_log_retention_values, test_kvs_data_plane, test_cache_policies, test_response_headers_policies, test_functions,
          test_distributions, test_connections, test_pipeline_state, test_codebuild, test_faults,
          test_bucket_versioning_wire_format, test_request_log, test_policy_quotas, test_acm_and_reset]
 
