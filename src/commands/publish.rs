@@ -116,7 +116,10 @@ pub(crate) async fn publish(
                     "the live version is unchanged: still {} (read back)",
                     now.as_deref().unwrap_or("nothing")
                 ),
-                (Ok(now), _) => format!("live is now {} (read back)", now.as_deref().unwrap_or("nothing")),
+                (Ok(now), _) => format!(
+                    "live is now {} (read back)",
+                    now.as_deref().unwrap_or("nothing")
+                ),
                 (Err(read), _) => format!("what is live could not be read back ({read})"),
             };
             return Err(anyhow::Error::new(e).context(format!("publish failed; {now}")));

@@ -212,7 +212,8 @@ impl Release {
         let mut retention_report = None;
         // A re-run of the live version finishes its post-flip step too.
         if options.switch || live_before.as_deref() == Some(version.as_str()) {
-            self.go_live(live_before.as_deref(), &staged.manifest).await?;
+            self.go_live(live_before.as_deref(), &staged.manifest)
+                .await?;
             live = Some(version.clone());
             if live_before.as_deref() != Some(version.as_str()) {
                 retention_report = Some(
@@ -610,12 +611,14 @@ impl Release {
             .await;
         match put {
             Ok(_) => Ok(manifest.clone()),
-            Err(e) if claim::is_precondition_failed(&e) => match self.manifest(&manifest.version).await? {
-                Some(stored) if same_files(&stored, manifest) => Ok(stored),
-                _ => Err(ReleaseError::VersionExists {
-                    version: manifest.version.clone(),
-                }),
-            },
+            Err(e) if claim::is_precondition_failed(&e) => {
+                match self.manifest(&manifest.version).await? {
+                    Some(stored) if same_files(&stored, manifest) => Ok(stored),
+                    _ => Err(ReleaseError::VersionExists {
+                        version: manifest.version.clone(),
+                    }),
+                }
+            }
             Err(e) => Err(ReleaseError::Aws {
                 action: format!("write {key}"),
                 message: describe(&e),
@@ -751,7 +754,14 @@ impl Release {
     /// re-run only writes when an earlier run did not finish.
     pub async fn finish_live(&self, manifest: &Manifest) -> Result<(), String> {
         let bucket = &self.target.bucket;
-        let current = match self.s3.head_object().bucket(bucket).key(ERROR_PAGE).send().await {
+        let current = match self
+            .s3
+            .head_object()
+            .bucket(bucket)
+            .key(ERROR_PAGE)
+            .send()
+            .await
+        {
             Ok(head) => Some(head),
             Err(e)
                 if e.as_service_error().is_some_and(|s| s.is_not_found())
@@ -866,7 +876,9 @@ fn same_files(a: &Manifest, b: &Manifest) -> bool {
                 && x.encodings
                     .iter()
                     .zip(&y.encodings)
-                    .all(|((e1, v1), (e2, v2))| e1 == e2 && v1.key == v2.key && v1.sha256 == v2.sha256)
+                    .all(|((e1, v1), (e2, v2))| {
+                        e1 == e2 && v1.key == v2.key && v1.sha256 == v2.sha256
+                    })
         })
 }
 

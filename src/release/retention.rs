@@ -62,7 +62,11 @@ pub async fn apply(
     for m in &doomed {
         // The manifest goes first: from then on the version can never go live again, and a
         // deletion interrupted half-way leaves only unreachable objects behind.
-        delete_keys(release, vec![manifest_key(&m.version), claim_key(&m.version)]).await?;
+        delete_keys(
+            release,
+            vec![manifest_key(&m.version), claim_key(&m.version)],
+        )
+        .await?;
         let objects: Vec<String> = release
             .list(&format!("{}/", m.version))
             .await?

@@ -133,7 +133,11 @@ pub fn scan(root: &Path, precompress: &[String]) -> Result<Site, ReleaseError> {
 }
 
 /// [`scan`] with `publish.exclude` patterns.
-pub fn scan_with(root: &Path, precompress: &[String], rules: &ScanRules) -> Result<Site, ReleaseError> {
+pub fn scan_with(
+    root: &Path,
+    precompress: &[String],
+    rules: &ScanRules,
+) -> Result<Site, ReleaseError> {
     let meta = std::fs::metadata(root).map_err(|e| ReleaseError::SiteDir {
         dir: root.to_path_buf(),
         message: e.to_string(),
@@ -163,16 +167,16 @@ pub fn scan_with(root: &Path, precompress: &[String], rules: &ScanRules) -> Resu
             }
             let is_dir = e.file_type().is_dir();
             let name = e.file_name().to_string_lossy();
-            let reason = if name.starts_with('.') && !(is_dir && e.depth() == 1 && name == WELL_KNOWN)
-            {
-                Some(LeftOut::DotFile)
-            } else if !is_dir && JUNK_FILES.contains(&name.as_ref()) {
-                Some(LeftOut::Junk)
-            } else if excluded.matched(e.path(), is_dir).is_ignore() {
-                Some(LeftOut::Excluded)
-            } else {
-                None
-            };
+            let reason =
+                if name.starts_with('.') && !(is_dir && e.depth() == 1 && name == WELL_KNOWN) {
+                    Some(LeftOut::DotFile)
+                } else if !is_dir && JUNK_FILES.contains(&name.as_ref()) {
+                    Some(LeftOut::Junk)
+                } else if excluded.matched(e.path(), is_dir).is_ignore() {
+                    Some(LeftOut::Excluded)
+                } else {
+                    None
+                };
             if let Some(reason) = reason {
                 let rel = e.path().strip_prefix(root).unwrap_or(e.path());
                 let mut shown = rel.to_string_lossy().replace('\\', "/");

@@ -88,8 +88,13 @@ impl Release {
 
     /// The keys of `manifest` that are missing from the bucket or hold other bytes.
     pub async fn check_bucket(&self, manifest: &Manifest) -> Result<Vec<String>, ReleaseError> {
-        let mut listed: HashMap<String, Listed> = self.list(&format!("{}/", manifest.version)).await?;
-        if manifest.files.iter().any(|f| f.key.starts_with(IMMUTABLE_PREFIX)) {
+        let mut listed: HashMap<String, Listed> =
+            self.list(&format!("{}/", manifest.version)).await?;
+        if manifest
+            .files
+            .iter()
+            .any(|f| f.key.starts_with(IMMUTABLE_PREFIX))
+        {
             listed.extend(self.list(IMMUTABLE_PREFIX).await?);
         }
         let mut bad = Vec::new();
@@ -110,7 +115,11 @@ impl Release {
                 continue;
             }
             let head = self.head(e.key).await?;
-            if head.metadata().and_then(|m| m.get("sha256")).map(String::as_str) != Some(e.sha256)
+            if head
+                .metadata()
+                .and_then(|m| m.get("sha256"))
+                .map(String::as_str)
+                != Some(e.sha256)
             {
                 bad.push(e.key.to_string());
             }
@@ -130,7 +139,10 @@ impl Release {
             message: e.to_string(),
         })?;
         let mut tasks = Vec::new();
-        for e in expected(manifest).into_iter().filter(|e| bad.iter().any(|k| k == e.key)) {
+        for e in expected(manifest)
+            .into_iter()
+            .filter(|e| bad.iter().any(|k| k == e.key))
+        {
             let file = site
                 .files
                 .iter()
@@ -163,7 +175,13 @@ impl Release {
                     key: e.key.to_string(),
                 });
             }
-            tasks.push(put_task(&source, e.key, file, e.encoding.map(|x| x.header()), &digests));
+            tasks.push(put_task(
+                &source,
+                e.key,
+                file,
+                e.encoding.map(|x| x.header()),
+                &digests,
+            ));
         }
         Ok((tasks, scratch))
     }

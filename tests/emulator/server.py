@@ -2071,6 +2071,14 @@ def handle_hooks(app: "EmulatorApp", req: Req) -> Resp:
     body = req.json() if method in ("POST", "PUT") else {}
     account = body.get("account") or DEFAULT_ACCOUNT_ID
     with LOCK:
+        if path.startswith("/_emulator/faults/") and method == "DELETE":
+            # One fault by id: tests running side by side clear only their own.
+            fid = path.rsplit("/", 1)[1]
+            n = len(S.faults)
+            S.faults[:] = [f for f in S.faults if f["id"] != fid]
+            if len(S.faults) == n:
+                raise ApiError(404, "NotFound", f"No fault {fid}")
+            return json_resp({"cleared": 1})
         if path == "/_emulator/faults":
             if method == "GET":
                 return json_resp({"faults": [public_fault(f) for f in S.faults]})
