@@ -83,17 +83,28 @@ impl Release {
             action: "serialize the claim".into(),
             message: e.to_string(),
         })?;
-        Counters::add(&self.counters.put, 1);
-        let put = self
-            .s3
-            .put_object()
-            .bucket(&self.target.bucket)
-            .key(&key)
-            .if_none_match("*")
-            .content_type("application/json")
-            .body(ByteStream::from(body))
-            .send()
-            .await;
+        let mut attempt = 0;
+        let put = loop {
+            Counters::add(&self.counters.put, 1);
+            let put = self
+                .s3
+                .put_object()
+                .bucket(&self.target.bucket)
+                .key(&key)
+                .if_none_match("*")
+                .content_type("application/json")
+                .body(ByteStream::from(body.clone()))
+                .send()
+                .await;
+            // 409: another conditional write of this key was in progress; S3 says to retry.
+            match put {
+                Err(e) if is_conditional_conflict(&e) && attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+                }
+                other => break other,
+            }
+        };
         match put {
             Ok(_) => Ok(Claimed::New),
             // 412: the key exists. (Also what the SDK's retry of a write whose first response
@@ -162,6 +173,20 @@ where
     match e {
         aws_sdk_s3::error::SdkError::ServiceError(s) => {
             s.err().code() == Some("PreconditionFailed")
+        }
+        _ => false,
+    }
+}
+
+/// S3's answer when a conflicting write of the same key was under way (HTTP 409
+/// `ConditionalRequestConflict`): retry the request.
+pub fn is_conditional_conflict<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata,
+{
+    match e {
+        aws_sdk_s3::error::SdkError::ServiceError(s) => {
+            s.err().code() == Some("ConditionalRequestConflict")
         }
         _ => false,
     }

@@ -597,18 +597,29 @@ impl Release {
             action: "serialize the manifest".into(),
             message: e.to_string(),
         })?;
-        Counters::add(&self.counters.put, 1);
-        let put = self
-            .s3
-            .put_object()
-            .bucket(&self.target.bucket)
-            .key(&key)
-            .if_none_match("*")
-            .content_type("application/json")
-            .cache_control("no-cache")
-            .body(body.into())
-            .send()
-            .await;
+        let mut attempt = 0;
+        let put = loop {
+            Counters::add(&self.counters.put, 1);
+            let put = self
+                .s3
+                .put_object()
+                .bucket(&self.target.bucket)
+                .key(&key)
+                .if_none_match("*")
+                .content_type("application/json")
+                .cache_control("no-cache")
+                .body(body.clone().into())
+                .send()
+                .await;
+            // 409: another conditional write of this key was in progress; S3 says to retry.
+            match put {
+                Err(e) if claim::is_conditional_conflict(&e) && attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+                }
+                other => break other,
+            }
+        };
         match put {
             Ok(_) => Ok(manifest.clone()),
             Err(e) if claim::is_precondition_failed(&e) => {

@@ -88,11 +88,13 @@ pub async fn apply(
             .map(String::from)
     }));
     for v in unfinished {
+        let claimed = claims.contains_key(&claim_key(&v));
         if complete.contains(v.as_str())
             || v == live
             || Some(v.as_str()) == previous
             || format!("{v}/") == IMMUTABLE_PREFIX
             || format!("{v}/") == STATE_PREFIX
+            || !(claimed || looks_generated(&v))
         {
             continue;
         }
@@ -124,6 +126,25 @@ pub async fn apply(
     report.deleted_objects += orphans.len() as u64;
     delete_keys(release, orphans).await?;
     Ok(report)
+}
+
+/// True for the ids `publish` makes up itself (`<commit>`, `<commit>-dirty-<time>`,
+/// `local-<time>`): a folder of that shape without a manifest or claim was left by an
+/// interrupted publish of an earlier release. Any other unclaimed folder may be the user's
+/// own, and is left alone.
+fn looks_generated(id: &str) -> bool {
+    let hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let stamp = |s: &str| {
+        s.split_once('T').is_some_and(|(d, t)| {
+            d.len() == 8 && t.len() == 6 && (d.to_owned() + t).bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+    match id.split_once("-dirty-") {
+        Some((commit, time)) => hex(commit) && stamp(time),
+        None => id
+            .strip_prefix("local-")
+            .map_or(id.len() == 12 && hex(id), stamp),
+    }
 }
 
 /// Every key a manifest names, and every shared object a claim without a manifest (a publish
@@ -211,4 +232,27 @@ pub async fn delete_keys(release: &Release, keys: Vec<String>) -> Result<(), Rel
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_ids() {
+        for id in [
+            "1a2b3c4d5e6f",
+            "1a2b3c4d5e6f-dirty-20261123T101010",
+            "local-20261123T101010",
+        ] {
+            assert!(super::looks_generated(id), "{id}");
+        }
+        for id in [
+            "downloads",
+            "v1",
+            "1a2b3c-dirty-now",
+            "local-x",
+            "release-20261123T101010",
+        ] {
+            assert!(!super::looks_generated(id), "{id}");
+        }
+    }
 }
