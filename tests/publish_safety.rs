@@ -534,6 +534,12 @@ async fn private_files_are_never_published() {
         .unwrap();
     let text =
         String::from_utf8_lossy(&init.stdout).to_string() + &String::from_utf8_lossy(&init.stderr);
+    support::cli_offline()
+        .current_dir(loose.path())
+        .args(["init", "--yes", "--framework", "custom", "--output-dir", "."])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("is the project folder itself"));
     let written = std::fs::read_to_string(loose.path().join("Cargo.toml")).unwrap_or_default();
     assert!(
         !written.contains("output_dir = \".\"") && !text.contains("output_dir = \".\""),
