@@ -466,6 +466,54 @@ async fn retention_never_deletes_what_a_publish_in_flight_reuses() {
 }
 
 #[tokio::test]
+async fn objects_removed_while_a_publish_runs_are_sent_again_before_it_goes_live() {
+    let d = deployed("").await;
+    d.publish_ok(&["--version", "v1"]);
+    write(&d.site, "index.html", b"<title>v2</title>");
+    // v2 reuses v1's wasm. While its manifest write is under way, the wasm and its siblings
+    // disappear (a retention that decided before v2 claimed anything).
+    let key = support::unique("AKIDREUSE");
+    let slow = fault(
+        serde_json::json!({"method": "PUT", "path": "_cloudfront-host/versions/v2.json$",
+                                        "access_key": key, "mode": "delay", "delay_ms": 1500, "count": 1}),
+    );
+    let b = d.spawn(&d.site, "v2", &key);
+    let mut seen = false;
+    for _ in 0..600 {
+        if support::requests(&key, 0).iter().any(|r| {
+            r["method"] == "PUT"
+                && r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("versions/v2.json"))
+        }) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(seen, "v2 reached its manifest");
+    for suffix in ["", ".br", ".gz"] {
+        d.s3.delete_object()
+            .bucket(&d.bucket)
+            .key(format!("_immutable/{WASM}{suffix}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let out = b.wait_with_output().unwrap();
+    drop(slow);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["repaired"], 3, "{report}");
+    let (live, _) = d.assert_live_consistent().await;
+    assert_eq!(live, "v2");
+}
+
+#[tokio::test]
 async fn private_files_are_never_published() {
     let d = deployed("publish.exclude = [\"*.key\", \"drafts/\"]\n").await;
     write(&d.site, ".env", b"SECRET=hunter2");
@@ -536,7 +584,14 @@ async fn private_files_are_never_published() {
         String::from_utf8_lossy(&init.stdout).to_string() + &String::from_utf8_lossy(&init.stderr);
     support::cli_offline()
         .current_dir(loose.path())
-        .args(["init", "--yes", "--framework", "custom", "--output-dir", "."])
+        .args([
+            "init",
+            "--yes",
+            "--framework",
+            "custom",
+            "--output-dir",
+            ".",
+        ])
         .assert()
         .failure()
         .stderr(predicate::str::contains("is the project folder itself"));
