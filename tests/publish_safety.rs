@@ -508,9 +508,12 @@ async fn objects_removed_while_a_publish_runs_are_sent_again_before_it_goes_live
         String::from_utf8_lossy(&out.stdout)
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["repaired"], 3, "{report}");
     let (live, _) = d.assert_live_consistent().await;
     assert_eq!(live, "v2");
+    assert_eq!(
+        report["repaired"], 3,
+        "the wasm and its two siblings: {report}"
+    );
 }
 
 #[tokio::test]
