@@ -233,8 +233,8 @@ async fn second_publish_sends_only_what_changed_and_rollback_switches_back() {
     assert_eq!(report["copied"], 2, "{report}");
     assert_eq!(report["unchanged"], 2, "{report}");
     assert_eq!(
-        report["requests"]["put"], 2,
-        "index.html + the manifest: {report}"
+        report["requests"]["put"], 3,
+        "the claim, index.html and the manifest: {report}"
     );
     assert_eq!(report["requests"]["copy"], 2, "{report}");
     let copied = d.head("v2/style.css").await.expect("copied");
@@ -411,9 +411,10 @@ async fn a_failed_upload_changes_nothing_live_and_a_rerun_finishes_without_resen
 
     let report = d.publish_ok(&["--version", "v2"]);
     assert_eq!(report["live"], "v2");
-    // Only what was not already stored is sent again (the guide page, plus the manifest).
-    // (The failing upload retried with backoff for seconds; the small ones had long finished.)
-    assert_eq!(report["requests"]["put"], 2, "{report}");
+    // Only what was not already stored is sent again (the guide page, plus the claim, met as
+    // already held by the same files, and the manifest). (The failing upload retried with
+    // backoff for seconds; the small ones had long finished.)
+    assert_eq!(report["requests"]["put"], 3, "{report}");
     assert_eq!(report["uploaded"], 1, "{report}");
     assert_eq!(d.live().await.as_deref(), Some("v2"));
 }
@@ -561,6 +562,6 @@ async fn turning_precompression_on_adds_siblings_to_files_already_stored() {
             "{suffix} missing: {report}"
         );
     }
-    // The wasm itself was not sent again: only its two siblings and the manifest.
-    assert_eq!(report["requests"]["put"], 3, "{report}");
+    // The wasm itself was not sent again: only its two siblings, the claim and the manifest.
+    assert_eq!(report["requests"]["put"], 4, "{report}");
 }

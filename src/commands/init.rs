@@ -118,6 +118,15 @@ pub async fn run(global: &GlobalArgs, args: &InitArgs, ui: &Ui) -> anyhow::Resul
         Workspace::discover(global.manifest_path.as_deref(), global.package.as_deref())?;
     let cwd = std::env::current_dir().context("the current directory is not accessible")?;
     let root = workspace.as_ref().map_or(cwd.clone(), |w| w.root.clone());
+    if let Some(out) = args.output_dir.as_deref()
+        && let (Ok(site), Ok(project)) = (root.join(out).canonicalize(), root.canonicalize())
+        && project.starts_with(&site)
+    {
+        // Publishing the project folder would make its sources and secrets public.
+        anyhow::bail!(
+            "--output-dir {out} is the project folder itself (or above it); name the folder the build writes the site to, e.g. `dist`"
+        );
+    }
 
     let found = detect_project(
         &root,

@@ -2,36 +2,76 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
-
 use crate::cli::{GlobalArgs, PublishArgs};
 use crate::project::Project;
-use crate::release::manifest::GitInfo;
+use crate::release::manifest::{GitInfo, validate_user_version_id};
+use crate::release::scan::ScanRules;
 use crate::release::{PublishOptions, default_version_id};
+use crate::settings::Value;
 use crate::ui::Ui;
 
 pub async fn run(global: &GlobalArgs, args: &PublishArgs, ui: &Ui) -> anyhow::Result<()> {
     let project = Project::load(global, Vec::new(), Vec::new(), ui).await?;
     let dir = site_dir(&project, args.dir.as_deref())?;
-    let version = args
-        .version_id
-        .clone()
-        .unwrap_or_else(|| default_version_id(&project.git));
+    let version = match &args.version_id {
+        Some(v) => {
+            validate_user_version_id(v).map_err(|e| anyhow::anyhow!("--version: {e}"))?;
+            v.clone()
+        }
+        None => default_version_id(&project.git),
+    };
     let release = super::open_release(&project, ui).await?;
     let report = publish(&project, &release, dir, version, !args.no_switch, ui).await?;
     ui.result(render(&report, args.no_switch), &report);
     Ok(())
 }
 
-/// The built site: `--dir`, else the `build.output_dir` setting.
+/// The built site: `--dir`, else the `build.output_dir` setting. Never the project itself: a
+/// site directory that holds (or is above) the project root would publish its sources and
+/// secrets.
 pub(crate) fn site_dir(project: &Project, dir: Option<&Path>) -> anyhow::Result<PathBuf> {
-    match (dir, &project.settings.build.output_dir) {
-        (Some(dir), _) => Ok(dir.to_path_buf()),
-        (None, Some(out)) => Ok(project.root.join(out)),
+    let (dir, from) = match (dir, &project.settings.build.output_dir) {
+        (Some(dir), _) => (dir.to_path_buf(), "--dir".to_string()),
+        (None, Some(out)) => (
+            project.root.join(out),
+            match project.resolved.origin("build.output_dir") {
+                Some(origin) => format!("`build.output_dir` ({origin})"),
+                None => "`build.output_dir`".to_string(),
+            },
+        ),
         (None, None) => anyhow::bail!(
             "no site directory: pass --dir DIR, or set `build.output_dir` in [package.metadata.cloudfront] (`cargo cloudfront-host init` detects it)"
         ),
+    };
+    if let (Ok(site), Ok(root)) = (dir.canonicalize(), project.root.canonicalize())
+        && root.starts_with(&site)
+    {
+        anyhow::bail!(
+            "{from} is {}, which holds the project itself ({}): publishing it would make its sources and secrets public. Point it at the build's output folder (e.g. `dist`)",
+            dir.display(),
+            root.display()
+        );
     }
+    Ok(dir)
+}
+
+/// The `publish.exclude` patterns, checked before any AWS call.
+fn scan_rules(project: &Project, dir: &Path) -> anyhow::Result<ScanRules> {
+    let rules = ScanRules {
+        exclude: match project.resolved.get("publish.exclude") {
+            Some(Value::List(l)) => l.clone(),
+            _ => Vec::new(),
+        },
+    };
+    if let Err(e) = rules.matcher(dir) {
+        let at = project
+            .resolved
+            .origin("publish.exclude")
+            .map(|o| format!(" ({o})"))
+            .unwrap_or_default();
+        anyhow::bail!("`publish.exclude`{at}: {e}");
+    }
+    Ok(rules)
 }
 
 /// Uploads `dir` as `version` and (with `switch`) makes it live; status lines on the way.
@@ -65,16 +105,41 @@ pub(crate) async fn publish(
         },
         quiet: ui.quiet,
     };
-    let report = release
-        .publish(&options)
-        .await
-        .context("publish failed; the live version is unchanged")?;
+    let rules = scan_rules(project, &options.dir)?;
+    let before = release.pointer.read().await.ok();
+    let report = match release.publish_with(&options, &rules).await {
+        Ok(report) => report,
+        Err(e) => {
+            // What is live is read, never assumed: a failure can come after the flip.
+            let now = match (release.pointer.read().await, before) {
+                (Ok(now), Some(before)) if now == before => format!(
+                    "the live version is unchanged: still {} (read back)",
+                    now.as_deref().unwrap_or("nothing")
+                ),
+                (Ok(now), _) => format!(
+                    "live is now {} (read back)",
+                    now.as_deref().unwrap_or("nothing")
+                ),
+                (Err(read), _) => format!("what is live could not be read back ({read})"),
+            };
+            return Err(anyhow::Error::new(e).context(format!("publish failed; {now}")));
+        }
+    };
     if report.already_published {
         ui.status(
             "Unchanged",
             format_args!(
-                "version {} was already published with the same files",
+                "version {} was already published with the same files; checked the bucket against its manifest",
                 report.version
+            ),
+        );
+    }
+    if report.repaired > 0 {
+        ui.status(
+            "Repaired",
+            format_args!(
+                "{} object(s) were missing or different in the bucket and were sent again",
+                report.repaired
             ),
         );
     }
@@ -109,10 +174,11 @@ pub(crate) fn render(report: &crate::release::PublishReport, no_switch: bool) ->
         ),
     };
     let text = format!(
-        "{:>12} {} files ({:.1} MB): {} uploaded, {} copied, {} unchanged; {:.1} MB sent in {} requests, {:.1}s\n{:>12} {live}\n",
+        "{:>12} {} files ({:.1} MB){}: {} uploaded, {} copied, {} unchanged; {:.1} MB sent in {} requests, {:.1}s\n{:>12} {live}\n",
         "Published",
         report.files,
         report.bytes as f64 / 1e6,
+        left_out(&report.left_out),
         report.uploaded,
         report.copied,
         report.unchanged,
@@ -129,4 +195,20 @@ pub(crate) fn render(report: &crate::release::PublishReport, no_switch: bool) ->
         "Live",
     );
     text
+}
+
+/// `, 3 left out (2 dot-files, 1 by publish.exclude)`, or nothing.
+fn left_out(list: &[(String, crate::release::scan::LeftOut)]) -> String {
+    if list.is_empty() {
+        return String::new();
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for (_, why) in list {
+        *counts.entry(*why).or_insert(0usize) += 1;
+    }
+    let why: Vec<String> = counts
+        .iter()
+        .map(|(w, n)| format!("{n} {}", w.describe()))
+        .collect();
+    format!(", {} left out ({})", list.len(), why.join(", "))
 }

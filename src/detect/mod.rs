@@ -76,7 +76,7 @@ pub enum DetectError {
         advice: String,
     },
     #[error(
-        "no frontend found in {}{}.\nLooked for: Trunk (Trunk.toml/.trunk.toml/Trunk.yaml/Trunk.json, [package.metadata.trunk], or an index.html with <link data-trunk rel=\"rust\">), Dioxus (the `dioxus` crate with the web platform), mdBook (book.toml), Zola (config.toml with base_url, plus content/), a static folder (index.html in ., public/, site/, www/ or static/).\nFor anything else (wasm-pack, a script), name the build yourself: cargo cloudfront-host init --framework custom --build-command '<command>' --output-dir <dir>",
+        "no frontend found in {}{}.\nLooked for: Trunk (Trunk.toml/.trunk.toml/Trunk.yaml/Trunk.json, [package.metadata.trunk], or an index.html with <link data-trunk rel=\"rust\">), Dioxus (the `dioxus` crate with the web platform), mdBook (book.toml), Zola (config.toml with base_url, plus content/), a static folder (index.html in public/, site/, www/ or static/; never the project folder itself, which would publish its sources and secrets: move the site into one of those folders).\nFor anything else (wasm-pack, a script), name the build yourself: cargo cloudfront-host init --framework custom --build-command '<command>' --output-dir <dir>",
         .dir.display(),
         .package.as_ref().map(|p| format!(" (package `{p}`)")).unwrap_or_default()
     )]

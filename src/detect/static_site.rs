@@ -7,9 +7,10 @@ use std::path::Path;
 use super::trunk::has_rust_link;
 use super::{DetectError, Detection, Scan, join_rel, read_optional};
 
-/// Where a hand-written site usually lives, most specific first. `.` comes last: a root
-/// index.html next to other files is most often a site too, but a dedicated folder wins.
-const FOLDERS: &[&str] = &["public", "site", "www", "static", "."];
+/// Where a hand-written site usually lives, most specific first. Never `.`: the project folder
+/// holds Cargo.toml, `.env` and the sources, and publishing it would make them public; a site
+/// whose index.html sits at the root must be moved into a folder of its own.
+const FOLDERS: &[&str] = &["public", "site", "www", "static"];
 
 pub fn detect(
     scan: &Scan,

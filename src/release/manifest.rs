@@ -9,6 +9,8 @@ use super::scan::Encoding;
 
 pub const STATE_PREFIX: &str = "_cloudfront-host/";
 pub const MANIFEST_PREFIX: &str = "_cloudfront-host/versions/";
+/// Where a publish claims its version id before it uploads anything (see `claim.rs`).
+pub const CLAIM_PREFIX: &str = "_cloudfront-host/claims/";
 pub const IMMUTABLE_PREFIX: &str = "_immutable/";
 
 pub fn manifest_key(version: &str) -> String {
@@ -30,6 +32,10 @@ pub struct Variant {
     pub key: String,
     pub size: u64,
     pub sha256: String,
+    /// MD5 in hex: the ETag S3 lists for a single-part object, so a listing alone can check
+    /// the bucket against the manifest. Absent in manifests of earlier releases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +44,9 @@ pub struct FileEntry {
     pub key: String,
     pub size: u64,
     pub sha256: String,
+    /// See [`Variant::md5`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
     pub content_type: String,
     pub cache_control: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -93,21 +102,54 @@ impl Manifest {
     }
 }
 
-/// A version id is a folder name in the bucket and a KVS value: keep it short and plain.
+/// Names a version id may not take: they would shadow the site's own files at the bucket root
+/// or the tool's state, or collide with the version `deploy` publishes before anything else.
+pub const RESERVED_VERSION_IDS: &[&str] = &[
+    "404.html",
+    "index.html",
+    "_immutable",
+    "_cloudfront-host",
+    "placeholder",
+];
+
+/// A version id is a folder name in the bucket and a KVS value: keep it short and plain, and
+/// never let it look like a file (`404.html` as a folder sits next to the root error page).
 pub fn validate_version_id(id: &str) -> Result<(), String> {
-    let ok = !id.is_empty()
+    let plain = !id.is_empty()
         && id.len() <= 64
         && !id.starts_with(['_', '.', '-'])
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
+    if !plain {
+        return Err(format!(
             "`{id}` is not a valid version id: use 1 to 64 letters, digits, `.`, `_` or `-`, not starting with `_`, `.` or `-`"
-        ))
+        ));
     }
+    // `1.2.3` is a version; `app.js` or `release.html` looks like a file.
+    if let Some((_, ext)) = id.rsplit_once('.')
+        && ext.bytes().any(|b| b.is_ascii_alphabetic())
+    {
+        return Err(format!(
+            "`{id}` looks like a file name (`.{ext}`); a version id ending in a dot-extension is refused so it cannot be mistaken for a file at the bucket root"
+        ));
+    }
+    Ok(())
+}
+
+/// [`validate_version_id`], and none of the [`RESERVED_VERSION_IDS`]: for ids a user gives.
+pub fn validate_user_version_id(id: &str) -> Result<(), String> {
+    validate_version_id(id)?;
+    if RESERVED_VERSION_IDS
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(id))
+    {
+        return Err(format!(
+            "`{id}` is reserved and cannot be a version id (reserved: {})",
+            RESERVED_VERSION_IDS.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -123,8 +165,26 @@ mod tests {
         );
         assert!(validate_version_id("1a2b3c4d5e6f").is_ok());
         assert!(validate_version_id("1a2b3c-dirty-20261123T101010").is_ok());
-        for bad in ["", "_immutable", "a/b", "../x", &"x".repeat(65), "-x"] {
+        assert!(validate_version_id("1.2.3").is_ok());
+        assert!(validate_version_id("v2.0.0-rc.1").is_ok());
+        for bad in [
+            "",
+            "_immutable",
+            "_cloudfront-host",
+            "a/b",
+            "../x",
+            &"x".repeat(65),
+            "-x",
+            "404.html",
+            "index.html",
+            "app.js",
+            "notes.v2",
+        ] {
             assert!(validate_version_id(bad).is_err(), "{bad}");
         }
+        assert!(validate_version_id("placeholder").is_ok(), "deploy's own");
+        assert!(validate_user_version_id("placeholder").is_err());
+        assert!(validate_user_version_id("Placeholder").is_err());
+        assert!(validate_user_version_id("1a2b3c4d5e6f").is_ok());
     }
 }

@@ -1,6 +1,7 @@
 //! Releases: scan a built site, upload it as a new version, write its manifest, flip the live
 //! pointer, apply retention. The same code path serves laptops, any CI and the pipeline.
 
+pub mod claim;
 pub mod compress;
 pub mod hashed;
 pub mod manifest;
@@ -8,6 +9,7 @@ pub mod pointer;
 pub mod retention;
 pub mod scan;
 pub mod upload;
+pub mod verify;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -20,7 +22,7 @@ use crate::aws::describe;
 use crate::settings::RetentionSettings;
 use manifest::{FileEntry, GitInfo, IMMUTABLE_PREFIX, Manifest, Variant, manifest_key, object_key};
 use pointer::LivePointer;
-use scan::{Digests, Encoding, Site, SiteFile};
+use scan::{Digests, Encoding, LeftOut, ScanRules, Site, SiteFile};
 use upload::{Counters, Engine, Progress, Requests, Task, copy_source};
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +49,41 @@ pub enum ReleaseError {
          under another --version, or commit your changes so the commit id changes"
     )]
     VersionExists { version: String },
+    #[error(
+        "version {version} was claimed by another publish with different files (at {since}); this \
+         one stopped before writing anything. A version is write-once: publish under another \
+         --version, or commit your changes so the commit id changes"
+    )]
+    VersionClaimed { version: String, since: String },
+    #[error("{}: the file name is not valid UTF-8, so it cannot be an S3 key or a URL; rename it", .path.display())]
+    NonUtf8Name { path: PathBuf },
+    #[error("`publish.exclude`: {message}")]
+    BadExclude { message: String },
+    #[error(
+        "could not make {key} name {wanted}, and reading it back failed too, so what is live now \
+         is unknown (write: {}; read: {read}). Check with `cargo cloudfront-host versions`",
+        .write.as_deref().unwrap_or("no error")
+    )]
+    PointerUnknown {
+        key: String,
+        wanted: String,
+        write: Option<String>,
+        read: String,
+    },
+    #[error(
+        "could not write `{key}` to the KeyValueStore: {message}; read back: `{key}` still names {}",
+        .still.as_deref().unwrap_or("nothing")
+    )]
+    FlipFailed {
+        key: String,
+        still: Option<String>,
+        message: String,
+    },
+    #[error(
+        "{version} is live (read back), but the error page {ERROR_PAGE} could not be updated: \
+         {message}. Run the same publish again to finish it"
+    )]
+    AfterFlip { version: String, message: String },
     #[error(
         "another deploy changed the live version while this one ran (expected {}, now {}); \
          nothing was overwritten. Check `cargo cloudfront-host versions`, then publish or roll back again",
@@ -115,9 +152,25 @@ pub struct PublishReport {
     pub copied: usize,
     pub unchanged: usize,
     pub bytes_sent: u64,
+    /// Objects that were missing or different in the bucket and were sent again.
+    pub repaired: usize,
+    /// Files and directories of the build output that were not published, and why.
+    pub left_out: Vec<(String, LeftOut)>,
     pub requests: Requests,
     pub seconds: f64,
     pub retention: Option<retention::RetentionReport>,
+}
+
+/// A version whose every object is in place and checked, with its manifest written: ready to
+/// be pointed at by `live` (or, for previews, another key).
+#[derive(Debug, Clone)]
+pub struct Staged {
+    pub manifest: Manifest,
+    pub already_published: bool,
+    pub uploaded: usize,
+    pub copied: usize,
+    pub unchanged: usize,
+    pub repaired: usize,
 }
 
 /// What happens to one site file.
@@ -138,44 +191,93 @@ impl Release {
     }
 
     pub async fn publish(&self, options: &PublishOptions) -> Result<PublishReport, ReleaseError> {
+        self.publish_with(options, &ScanRules::default()).await
+    }
+
+    /// Stages the site as `options.version` (claim, upload, manifest, check), then, with
+    /// `switch`, makes it live and applies retention.
+    pub async fn publish_with(
+        &self,
+        options: &PublishOptions,
+        rules: &ScanRules,
+    ) -> Result<PublishReport, ReleaseError> {
         let started = Instant::now();
         manifest::validate_version_id(&options.version).map_err(ReleaseError::InvalidVersion)?;
         // Everything is read before the first request: a broken site changes nothing.
-        let site = scan::scan(&options.dir, &options.precompress)?;
+        let site = scan::scan_with(&options.dir, &options.precompress, rules)?;
         let live_before = self.pointer.read().await?;
-        let live_manifest = match &live_before {
-            Some(v) => self.manifest(v).await?,
-            None => None,
-        };
+        let staged = self.stage(options, &site, live_before.as_deref()).await?;
+        let version = &options.version;
+        let mut live = live_before.clone();
+        let mut retention_report = None;
+        // A re-run of the live version finishes its post-flip step too.
+        if options.switch || live_before.as_deref() == Some(version.as_str()) {
+            self.go_live(live_before.as_deref(), &staged.manifest)
+                .await?;
+            live = Some(version.clone());
+            if live_before.as_deref() != Some(version.as_str()) {
+                retention_report = Some(
+                    retention::apply(self, &options.retention, version, live_before.as_deref())
+                        .await?,
+                );
+            }
+        }
+        Ok(PublishReport {
+            version: version.clone(),
+            live_before,
+            live,
+            already_published: staged.already_published,
+            files: staged.manifest.files.len(),
+            bytes: staged.manifest.bytes(),
+            uploaded: staged.uploaded,
+            copied: staged.copied,
+            unchanged: staged.unchanged,
+            bytes_sent: self
+                .counters
+                .bytes_sent
+                .load(std::sync::atomic::Ordering::Relaxed),
+            repaired: staged.repaired,
+            left_out: site.left_out.clone(),
+            requests: self.counters.snapshot(),
+            seconds: started.elapsed().as_secs_f64(),
+            retention: retention_report,
+        })
+    }
 
+    /// The upload path, shared by every key a version can be pointed at: claims the version
+    /// (write-once), sends what the bucket lacks, writes the manifest once, then checks the
+    /// bucket against it and re-sends what is missing or different. An existing version with
+    /// the same files is only checked and repaired; one with other files is refused before
+    /// anything is written.
+    pub async fn stage(
+        &self,
+        options: &PublishOptions,
+        site: &Site,
+        live_before: Option<&str>,
+    ) -> Result<Staged, ReleaseError> {
         if let Some(existing) = self.manifest(&options.version).await? {
-            let fresh = manifest_outline(&site, &options.version);
+            let fresh = manifest_outline(site, &options.version);
             if !files_match(&existing, &fresh) {
                 return Err(ReleaseError::VersionExists {
                     version: options.version.clone(),
                 });
             }
-            let mut live = live_before.clone();
-            if options.switch && live_before.as_deref() != Some(options.version.as_str()) {
-                self.go_live(live_before.as_deref(), &existing).await?;
-                live = Some(options.version.clone());
-            }
-            return Ok(PublishReport {
-                version: options.version.clone(),
-                live_before,
-                live,
+            let repaired = self.complete(&existing, site, options).await?;
+            return Ok(Staged {
+                unchanged: existing.files.len(),
+                manifest: existing,
                 already_published: true,
-                files: existing.files.len(),
-                bytes: existing.bytes(),
                 uploaded: 0,
                 copied: 0,
-                unchanged: existing.files.len(),
-                bytes_sent: 0,
-                requests: self.counters.snapshot(),
-                seconds: started.elapsed().as_secs_f64(),
-                retention: None,
+                repaired,
             });
         }
+        self.claim(&claim::Claim::for_site(site, &options.version))
+            .await?;
+        let live_manifest = match live_before {
+            Some(v) => self.manifest(v).await?,
+            None => None,
+        };
 
         let version_objects = self.list(&format!("{}/", options.version)).await?;
         let immutable_objects = self.list(IMMUTABLE_PREFIX).await?;
@@ -268,6 +370,7 @@ impl Release {
                                     key: variant_key,
                                     size: digests.size,
                                     sha256: digests.sha256,
+                                    md5: Some(digests.md5),
                                 },
                             );
                         }
@@ -305,40 +408,17 @@ impl Release {
             git: options.git.clone(),
             files: entries,
         };
-        self.write_manifest(&manifest).await?;
-
-        let mut live = live_before.clone();
-        let mut retention_report = None;
-        if options.switch {
-            self.go_live(live_before.as_deref(), &manifest).await?;
-            live = Some(options.version.clone());
-            retention_report = Some(
-                retention::apply(
-                    self,
-                    &options.retention,
-                    &options.version,
-                    live_before.as_deref(),
-                )
-                .await?,
-            );
-        }
-        Ok(PublishReport {
-            version: options.version.clone(),
-            live_before,
-            live,
+        let manifest = self.write_manifest(&manifest).await?;
+        // Checked after the manifest exists (from then on retention counts its references):
+        // whatever a concurrent retention removed before that is sent again here.
+        let repaired = self.complete(&manifest, site, options).await?;
+        Ok(Staged {
+            manifest,
             already_published: false,
-            files: manifest.files.len(),
-            bytes: manifest.bytes(),
             uploaded,
             copied,
             unchanged,
-            bytes_sent: self
-                .counters
-                .bytes_sent
-                .load(std::sync::atomic::Ordering::Relaxed),
-            requests: self.counters.snapshot(),
-            seconds: started.elapsed().as_secs_f64(),
-            retention: retention_report,
+            repaired,
         })
     }
 
@@ -361,7 +441,9 @@ impl Release {
                     && (!file.precompress || e.encodings.len() == 2)
             };
             if let Some(entry) = live_entry.filter(reusable) {
-                return Ok(Disposition::Unchanged(entry.clone()));
+                let mut entry = entry.clone();
+                entry.md5 = Some(file.digests.md5.clone());
+                return Ok(Disposition::Unchanged(entry));
             }
             if existing.contains_key(key) {
                 if !self.same_object(key, existing, &file.digests).await? {
@@ -395,6 +477,7 @@ impl Release {
             if siblings_ok {
                 let mut entry = live_entry.clone();
                 entry.key = key.to_string();
+                entry.md5 = Some(file.digests.md5.clone());
                 for (enc, variant) in entry.encodings.iter_mut() {
                     variant.key = format!("{key}{}", enc.suffix());
                 }
@@ -466,6 +549,10 @@ impl Release {
                 key: key.to_string(),
                 size: head.content_length().unwrap_or(0) as u64,
                 sha256: sha.clone(),
+                md5: head
+                    .e_tag()
+                    .map(|t| t.trim_matches('"').to_string())
+                    .filter(|t| !t.contains('-')),
             }))
     }
 
@@ -501,27 +588,53 @@ impl Release {
             })
     }
 
-    async fn write_manifest(&self, manifest: &Manifest) -> Result<(), ReleaseError> {
+    /// Writes the manifest once (`If-None-Match: *`). When one is there already (a concurrent
+    /// publish of the same files, or this request's own first attempt whose answer was lost),
+    /// that one is kept if it describes the same files, and the version is refused if not.
+    async fn write_manifest(&self, manifest: &Manifest) -> Result<Manifest, ReleaseError> {
         let key = manifest_key(&manifest.version);
         let body = serde_json::to_vec_pretty(manifest).map_err(|e| ReleaseError::Aws {
             action: "serialize the manifest".into(),
             message: e.to_string(),
         })?;
-        Counters::add(&self.counters.put, 1);
-        self.s3
-            .put_object()
-            .bucket(&self.target.bucket)
-            .key(&key)
-            .content_type("application/json")
-            .cache_control("no-cache")
-            .body(body.into())
-            .send()
-            .await
-            .map_err(|e| ReleaseError::Aws {
+        let mut attempt = 0;
+        let put = loop {
+            Counters::add(&self.counters.put, 1);
+            let put = self
+                .s3
+                .put_object()
+                .bucket(&self.target.bucket)
+                .key(&key)
+                .if_none_match("*")
+                .content_type("application/json")
+                .cache_control("no-cache")
+                .body(body.clone().into())
+                .send()
+                .await;
+            // 409: another conditional write of this key was in progress; S3 says to retry.
+            match put {
+                Err(e) if claim::is_conditional_conflict(&e) && attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+                }
+                other => break other,
+            }
+        };
+        match put {
+            Ok(_) => Ok(manifest.clone()),
+            Err(e) if claim::is_precondition_failed(&e) => {
+                match self.manifest(&manifest.version).await? {
+                    Some(stored) if same_files(&stored, manifest) => Ok(stored),
+                    _ => Err(ReleaseError::VersionExists {
+                        version: manifest.version.clone(),
+                    }),
+                }
+            }
+            Err(e) => Err(ReleaseError::Aws {
                 action: format!("write {key}"),
                 message: describe(&e),
-            })?;
-        Ok(())
+            }),
+        }
     }
 
     /// Every object under `prefix`, all pages.
@@ -630,19 +743,55 @@ impl Release {
         Ok((live, target))
     }
 
-    /// Flips the live pointer to `manifest`'s version (compare-and-swap on `expected`), then
-    /// puts that version's `404.html` at the bucket root: CloudFront fetches custom error
-    /// pages without running the viewer-request function, so the error page cannot follow
-    /// the pointer by itself. A version without one removes the old copy.
-    async fn go_live(
+    /// Flips the live pointer to `manifest`'s version (compare-and-swap on `expected`, decided
+    /// by reading it back), then finishes the post-flip step.
+    pub async fn go_live(
         &self,
         expected: Option<&str>,
         manifest: &Manifest,
     ) -> Result<(), ReleaseError> {
         self.pointer.flip(expected, &manifest.version).await?;
+        self.finish_live(manifest)
+            .await
+            .map_err(|message| ReleaseError::AfterFlip {
+                version: manifest.version.clone(),
+                message,
+            })
+    }
+
+    /// Puts the live version's `404.html` at the bucket root: CloudFront fetches custom error
+    /// pages without running the viewer-request function, so the error page cannot follow the
+    /// pointer by itself. A version without one removes the old copy. Checked first, so a
+    /// re-run only writes when an earlier run did not finish.
+    pub async fn finish_live(&self, manifest: &Manifest) -> Result<(), String> {
         let bucket = &self.target.bucket;
+        let current = match self
+            .s3
+            .head_object()
+            .bucket(bucket)
+            .key(ERROR_PAGE)
+            .send()
+            .await
+        {
+            Ok(head) => Some(head),
+            Err(e)
+                if e.as_service_error().is_some_and(|s| s.is_not_found())
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                None
+            }
+            Err(e) => return Err(describe(&e)),
+        };
         match manifest.file(ERROR_PAGE) {
             Some(page) => {
+                let in_place = current.as_ref().is_some_and(|h| {
+                    h.metadata().and_then(|m| m.get("sha256")) == Some(&page.sha256)
+                        && h.content_length() == Some(page.size as i64)
+                });
+                if in_place {
+                    return Ok(());
+                }
+                Counters::add(&self.counters.copy, 1);
                 self.s3
                     .copy_object()
                     .bucket(bucket)
@@ -650,23 +799,19 @@ impl Release {
                     .copy_source(copy_source(bucket, &page.key))
                     .send()
                     .await
-                    .map_err(|e| ReleaseError::Aws {
-                        action: format!("copy {} to the error page {ERROR_PAGE}", page.key),
-                        message: describe(&e),
-                    })?;
+                    .map_err(|e| format!("copy {} to {ERROR_PAGE}: {}", page.key, describe(&e)))?;
             }
-            None => {
+            None if current.is_some() => {
+                Counters::add(&self.counters.delete, 1);
                 self.s3
                     .delete_object()
                     .bucket(bucket)
                     .key(ERROR_PAGE)
                     .send()
                     .await
-                    .map_err(|e| ReleaseError::Aws {
-                        action: format!("remove the error page {ERROR_PAGE}"),
-                        message: describe(&e),
-                    })?;
+                    .map_err(|e| format!("remove {ERROR_PAGE}: {}", describe(&e)))?;
             }
+            None => {}
         }
         Ok(())
     }
@@ -691,13 +836,14 @@ fn base_entry(file: &SiteFile, key: String) -> FileEntry {
         key,
         size: file.digests.size,
         sha256: file.digests.sha256.clone(),
+        md5: Some(file.digests.md5.clone()),
         content_type: file.content_type.clone(),
         cache_control: file.cache_control.to_string(),
         encodings: BTreeMap::new(),
     }
 }
 
-fn put_task(
+pub(crate) fn put_task(
     source: &std::path::Path,
     key: &str,
     file: &SiteFile,
@@ -727,6 +873,24 @@ fn manifest_outline(site: &Site, version: &str) -> Vec<(String, String, String)>
             )
         })
         .collect()
+}
+
+/// Two manifests of one version describe the same files: paths, keys and hashes (siblings
+/// included); md5s, times and git facts aside.
+fn same_files(a: &Manifest, b: &Manifest) -> bool {
+    a.files.len() == b.files.len()
+        && a.files.iter().zip(&b.files).all(|(x, y)| {
+            x.path == y.path
+                && x.key == y.key
+                && x.sha256 == y.sha256
+                && x.encodings.len() == y.encodings.len()
+                && x.encodings
+                    .iter()
+                    .zip(&y.encodings)
+                    .all(|((e1, v1), (e2, v2))| {
+                        e1 == e2 && v1.key == v2.key && v1.sha256 == v2.sha256
+                    })
+        })
 }
 
 fn files_match(existing: &Manifest, fresh: &[(String, String, String)]) -> bool {

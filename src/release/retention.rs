@@ -1,7 +1,14 @@
 //! Retention: after a switch, remove versions beyond `retention.keep` that are also older than
-//! `retention.grace`, never the live or the previous one, and the immutable objects no
-//! retained version references. Deletion is batched (1,000 keys a request) and listings are
-//! paginated.
+//! `retention.grace`, never the live or the previous one; the folders of publishes that never
+//! finished (no manifest) once their newest object is older than the grace period; and the
+//! shared immutable objects that nothing references. Deletion is batched (1,000 keys a request)
+//! and listings are paginated.
+//!
+//! What a publish in flight relies on is protected three ways: its claim (written before it
+//! lists the bucket) names every shared object it will reference, and the references are read
+//! *after* the listing that finds deletion candidates; only objects older than the grace period
+//! go; and the publish checks the bucket against its manifest after writing it, sending again
+//! whatever a retention that decided earlier removed.
 
 use std::collections::HashSet;
 use std::time::SystemTime;
@@ -9,7 +16,8 @@ use std::time::SystemTime;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use serde::Serialize;
 
-use super::manifest::{IMMUTABLE_PREFIX, manifest_key};
+use super::claim::claim_key;
+use super::manifest::{CLAIM_PREFIX, IMMUTABLE_PREFIX, STATE_PREFIX, manifest_key};
 use super::upload::Counters;
 use super::{Release, ReleaseError};
 use crate::aws::describe;
@@ -19,6 +27,8 @@ use crate::settings::RetentionSettings;
 pub struct RetentionReport {
     pub kept: Vec<String>,
     pub deleted_versions: Vec<String>,
+    /// Folders of publishes that never wrote a manifest, removed after the grace period.
+    pub abandoned: Vec<String>,
     pub deleted_objects: u64,
 }
 
@@ -52,7 +62,11 @@ pub async fn apply(
     for m in &doomed {
         // The manifest goes first: from then on the version can never go live again, and a
         // deletion interrupted half-way leaves only unreachable objects behind.
-        delete_keys(release, vec![manifest_key(&m.version)]).await?;
+        delete_keys(
+            release,
+            vec![manifest_key(&m.version), claim_key(&m.version)],
+        )
+        .await?;
         let objects: Vec<String> = release
             .list(&format!("{}/", m.version))
             .await?
@@ -63,23 +77,125 @@ pub async fn apply(
         report.deleted_versions.push(m.version.clone());
     }
 
-    // Immutable objects that no retained version uses. Young ones stay: a publish running right
-    // now may have uploaded them without having written its manifest yet.
-    let referenced: HashSet<&str> = versions
-        .iter()
-        .filter(|m| report.kept.contains(&m.version))
-        .flat_map(|m| m.keys())
-        .collect();
-    let orphans: Vec<String> = release
-        .list(IMMUTABLE_PREFIX)
-        .await?
+    // Publishes that never finished: a claim or a version folder without a manifest. One that
+    // is still running keeps writing, so its newest object stays young.
+    let complete: HashSet<&str> = versions.iter().map(|m| m.version.as_str()).collect();
+    let claims = release.list(CLAIM_PREFIX).await?;
+    let mut unfinished: HashSet<String> = top_level_folders(release).await?;
+    unfinished.extend(claims.keys().filter_map(|k| {
+        k.strip_prefix(CLAIM_PREFIX)?
+            .strip_suffix(".json")
+            .map(String::from)
+    }));
+    for v in unfinished {
+        let claimed = claims.contains_key(&claim_key(&v));
+        if complete.contains(v.as_str())
+            || v == live
+            || Some(v.as_str()) == previous
+            || format!("{v}/") == IMMUTABLE_PREFIX
+            || format!("{v}/") == STATE_PREFIX
+            || !(claimed || looks_generated(&v))
+        {
+            continue;
+        }
+        let objects = release.list(&format!("{v}/")).await?;
+        let newest = objects
+            .values()
+            .chain(claims.get(&claim_key(&v)))
+            .filter_map(|l| l.modified)
+            .max();
+        if young(newest) {
+            continue;
+        }
+        // The claim goes last: while it exists, its references stay protected.
+        report.deleted_objects += objects.len() as u64;
+        delete_keys(release, objects.into_keys().collect()).await?;
+        delete_keys(release, vec![claim_key(&v)]).await?;
+        report.abandoned.push(v);
+    }
+
+    // Immutable objects that nothing references. The candidates come from this listing; the
+    // references are read after it, so a publish that claimed its objects before then is seen.
+    let listing = release.list(IMMUTABLE_PREFIX).await?;
+    let referenced = references(release).await?;
+    let orphans: Vec<String> = listing
         .into_iter()
-        .filter(|(key, listed)| !referenced.contains(key.as_str()) && !young(listed.modified))
+        .filter(|(key, listed)| !referenced.contains(key) && !young(listed.modified))
         .map(|(key, _)| key)
         .collect();
     report.deleted_objects += orphans.len() as u64;
     delete_keys(release, orphans).await?;
     Ok(report)
+}
+
+/// True for the ids `publish` makes up itself (`<commit>`, `<commit>-dirty-<time>`,
+/// `local-<time>`): a folder of that shape without a manifest or claim was left by an
+/// interrupted publish of an earlier release. Any other unclaimed folder may be the user's
+/// own, and is left alone.
+fn looks_generated(id: &str) -> bool {
+    let hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let stamp = |s: &str| {
+        s.split_once('T').is_some_and(|(d, t)| {
+            d.len() == 8 && t.len() == 6 && (d.to_owned() + t).bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+    match id.split_once("-dirty-") {
+        Some((commit, time)) => hex(commit) && stamp(time),
+        None => id
+            .strip_prefix("local-")
+            .map_or(id.len() == 12 && hex(id), stamp),
+    }
+}
+
+/// Every key a manifest names, and every shared object a claim without a manifest (a publish
+/// in flight) will reference.
+async fn references(release: &Release) -> Result<HashSet<String>, ReleaseError> {
+    let manifests = release.versions().await?;
+    let mut out: HashSet<String> = manifests
+        .iter()
+        .flat_map(|m| m.keys().map(String::from))
+        .collect();
+    let complete: HashSet<&str> = manifests.iter().map(|m| m.version.as_str()).collect();
+    for key in release.list(CLAIM_PREFIX).await?.into_keys() {
+        let Some(v) = key
+            .strip_prefix(CLAIM_PREFIX)
+            .and_then(|k| k.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        if complete.contains(v) {
+            continue;
+        }
+        if let Some(claim) = release.read_claim(v).await? {
+            out.extend(claim.references);
+        }
+    }
+    Ok(out)
+}
+
+/// The names of the bucket's top-level folders (`<version>/`, `_immutable/`, …).
+async fn top_level_folders(release: &Release) -> Result<HashSet<String>, ReleaseError> {
+    let mut out = HashSet::new();
+    let mut pages = release
+        .s3
+        .list_objects_v2()
+        .bucket(&release.target.bucket)
+        .delimiter("/")
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        Counters::add(&release.counters.list, 1);
+        let page = page.map_err(|e| ReleaseError::Aws {
+            action: format!("list the folders of s3://{}", release.target.bucket),
+            message: describe(&e),
+        })?;
+        for p in page.common_prefixes() {
+            if let Some(name) = p.prefix().and_then(|p| p.strip_suffix('/')) {
+                out.insert(name.to_string());
+            }
+        }
+    }
+    Ok(out)
 }
 
 pub async fn delete_keys(release: &Release, keys: Vec<String>) -> Result<(), ReleaseError> {
@@ -116,4 +232,27 @@ pub async fn delete_keys(release: &Release, keys: Vec<String>) -> Result<(), Rel
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_ids() {
+        for id in [
+            "1a2b3c4d5e6f",
+            "1a2b3c4d5e6f-dirty-20261123T101010",
+            "local-20261123T101010",
+        ] {
+            assert!(super::looks_generated(id), "{id}");
+        }
+        for id in [
+            "downloads",
+            "v1",
+            "1a2b3c-dirty-now",
+            "local-x",
+            "release-20261123T101010",
+        ] {
+            assert!(!super::looks_generated(id), "{id}");
+        }
+    }
 }

@@ -15,15 +15,52 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Browsers revalidate un-hashed files on every use; with ETags that is a 304, not a download.
 pub const REVALIDATE: &str = "no-cache";
 
-/// Files and folders build tools and desktops leave behind that a site never serves.
-const JUNK_FILES: &[&str] = &[
-    ".DS_Store",
-    "Thumbs.db",
-    "desktop.ini",
-    ".gitignore",
-    ".gitkeep",
-];
-const JUNK_DIRS: &[&str] = &[".git", ".svn", ".hg"];
+/// Files desktops leave behind that a site never serves (dot-files are left out anyway).
+const JUNK_FILES: &[&str] = &["Thumbs.db", "desktop.ini"];
+/// The one dot-directory a site serves: RFC 8615's well-known URIs (security.txt, assetlinks).
+const WELL_KNOWN: &str = ".well-known";
+
+/// Why a file of the build output is not published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeftOut {
+    /// A dot-file or dot-directory (`.env`, `.git/`): private by convention.
+    DotFile,
+    /// Matched a `publish.exclude` pattern.
+    Excluded,
+    /// Desktop litter (`Thumbs.db`, `desktop.ini`).
+    Junk,
+}
+
+impl LeftOut {
+    pub fn describe(self) -> &'static str {
+        match self {
+            LeftOut::DotFile => "dot-files",
+            LeftOut::Excluded => "by publish.exclude",
+            LeftOut::Junk => "desktop files",
+        }
+    }
+}
+
+/// What a scan leaves out beyond its fixed rules: the `publish.exclude` patterns.
+#[derive(Debug, Clone, Default)]
+pub struct ScanRules {
+    pub exclude: Vec<String>,
+}
+
+impl ScanRules {
+    /// Compiles the patterns (gitignore syntax, relative to the site root); a bad one is an
+    /// error naming it, raised before anything is read or sent.
+    pub fn matcher(&self, root: &Path) -> Result<ignore::gitignore::Gitignore, String> {
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+        for pattern in &self.exclude {
+            builder
+                .add_line(None, pattern)
+                .map_err(|e| format!("`{pattern}`: {e}"))?;
+        }
+        builder.build().map_err(|e| e.to_string())
+    }
+}
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -79,6 +116,8 @@ pub struct Site {
     pub files: Vec<SiteFile>,
     /// Siblings dropped because their base file's type is not precompressed.
     pub dropped_siblings: Vec<String>,
+    /// Files and directories (`dir/`) of the build output that are not published, and why.
+    pub left_out: Vec<(String, LeftOut)>,
 }
 
 impl Site {
@@ -90,6 +129,15 @@ impl Site {
 /// Reads the whole directory before anything is uploaded, so a missing, empty or unreadable
 /// site fails without touching the bucket.
 pub fn scan(root: &Path, precompress: &[String]) -> Result<Site, ReleaseError> {
+    scan_with(root, precompress, &ScanRules::default())
+}
+
+/// [`scan`] with `publish.exclude` patterns.
+pub fn scan_with(
+    root: &Path,
+    precompress: &[String],
+    rules: &ScanRules,
+) -> Result<Site, ReleaseError> {
     let meta = std::fs::metadata(root).map_err(|e| ReleaseError::SiteDir {
         dir: root.to_path_buf(),
         message: e.to_string(),
@@ -104,13 +152,40 @@ pub fn scan(root: &Path, precompress: &[String]) -> Result<Site, ReleaseError> {
         dir: root.to_path_buf(),
         message: e.to_string(),
     })?;
+    let excluded = rules
+        .matcher(root)
+        .map_err(|message| ReleaseError::BadExclude { message })?;
+    let left_out = std::cell::RefCell::new(Vec::new());
     let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
-            !(e.file_type().is_dir() && JUNK_DIRS.iter().any(|d| e.file_name() == *d))
+            if e.depth() == 0 {
+                return true;
+            }
+            let is_dir = e.file_type().is_dir();
+            let name = e.file_name().to_string_lossy();
+            let reason =
+                if name.starts_with('.') && !(is_dir && e.depth() == 1 && name == WELL_KNOWN) {
+                    Some(LeftOut::DotFile)
+                } else if !is_dir && JUNK_FILES.contains(&name.as_ref()) {
+                    Some(LeftOut::Junk)
+                } else if excluded.matched(e.path(), is_dir).is_ignore() {
+                    Some(LeftOut::Excluded)
+                } else {
+                    None
+                };
+            if let Some(reason) = reason {
+                let rel = e.path().strip_prefix(root).unwrap_or(e.path());
+                let mut shown = rel.to_string_lossy().replace('\\', "/");
+                if is_dir {
+                    shown.push('/');
+                }
+                left_out.borrow_mut().push((shown, reason));
+            }
+            reason.is_none()
         });
     for entry in walker {
         let entry = entry.map_err(|e| ReleaseError::Unreadable {
@@ -120,10 +195,6 @@ pub fn scan(root: &Path, precompress: &[String]) -> Result<Site, ReleaseError> {
                 .unwrap_or_else(|| root.to_path_buf()),
             message: e.to_string(),
         })?;
-        let name = entry.file_name().to_string_lossy();
-        if JUNK_FILES.contains(&name.as_ref()) || name.starts_with("._") {
-            continue;
-        }
         let mut abs = entry.path().to_path_buf();
         if entry.path_is_symlink() {
             // Follow a link only when it stays inside the site: a link to ~/.ssh must not ship.
@@ -152,16 +223,26 @@ pub fn scan(root: &Path, precompress: &[String]) -> Result<Site, ReleaseError> {
                 path: entry.path().to_path_buf(),
                 message: "outside the site directory".into(),
             })?;
-        let rel: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let rel = rel.join("/");
+        // An object key is UTF-8: a lossy conversion would give two different files one key
+        // and silently drop one of them.
+        let mut parts = Vec::new();
+        for c in rel.components() {
+            match c.as_os_str().to_str() {
+                Some(s) => parts.push(s.to_string()),
+                None => {
+                    return Err(ReleaseError::NonUtf8Name {
+                        path: entry.path().to_path_buf(),
+                    });
+                }
+            }
+        }
+        let rel = parts.join("/");
         if rel.starts_with("_cloudfront-host/") {
             return Err(ReleaseError::ReservedPath { path: rel });
         }
         found.insert(rel, abs);
     }
+    let left_out = left_out.into_inner();
     if found.is_empty() {
         return Err(ReleaseError::SiteDir {
             dir: root.to_path_buf(),
@@ -217,6 +298,7 @@ pub fn scan(root: &Path, precompress: &[String]) -> Result<Site, ReleaseError> {
         root: root.to_path_buf(),
         files,
         dropped_siblings: dropped,
+        left_out,
     })
 }
 
@@ -324,7 +406,25 @@ mod tests {
         write(d, ".DS_Store", b"x");
         write(d, ".git/HEAD", b"x");
         write(d, ".well-known/security.txt", b"x");
-        let site = scan(d, &["wasm".to_string()]).unwrap();
+        write(d, ".env", b"SECRET=1");
+        write(d, "sub/.well-known/x", b"x");
+        write(d, "notes/draft.md", b"x");
+        write(d, "Thumbs.db", b"x");
+        let rules = ScanRules {
+            exclude: vec!["notes/".into()],
+        };
+        let site = scan_with(d, &["wasm".to_string()], &rules).unwrap();
+        assert_eq!(
+            site.left_out,
+            [
+                (".DS_Store".to_string(), LeftOut::DotFile),
+                (".env".to_string(), LeftOut::DotFile),
+                (".git/".to_string(), LeftOut::DotFile),
+                ("Thumbs.db".to_string(), LeftOut::Junk),
+                ("notes/".to_string(), LeftOut::Excluded),
+                ("sub/.well-known/".to_string(), LeftOut::DotFile),
+            ]
+        );
         let paths: Vec<&str> = site.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
             paths,

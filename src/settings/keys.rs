@@ -261,6 +261,12 @@ pub const KEYS: &[KeyDef] = &[
         "Versions younger than this are kept whatever `retention.keep` says.",
     ),
     key(
+        "publish.exclude",
+        Kind::StringList,
+        Fixed("[]"),
+        "Gitignore-style patterns (`*.map`, `drafts/`) of build-output files never to publish. Dot-files and dot-directories are always left out, except `.well-known/`.",
+    ),
+    key(
         "price_class",
         Kind::Enum(&["PriceClass_100", "PriceClass_200", "PriceClass_All"]),
         Fixed("\"PriceClass_100\""),

@@ -31,6 +31,7 @@ import html
 import io
 import json
 import os
+import random
 import re
 import sys
 import threading
@@ -57,6 +58,8 @@ R53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 CF_PREFIX = "/2020-05-31/"
 
 LOCK = threading.RLock()
+# Serialises S3 writes that carry `If-None-Match` (see EmulatorApp.conditional_s3_write).
+S3_CONDITIONAL_LOCK = threading.Lock()
 
 
 # --------------------------------------------------------------------------- #
@@ -2415,6 +2418,8 @@ def fault_matches(f: dict[str, Any], req: Req) -> bool:
             return False
     if f.get("service") and f["service"] != req.sig_service:
         return False
+    if f.get("access_key") and f["access_key"] != req.access_key:
+        return False
     if f.get("action"):
         ct = req.headers.get("Content-Type", "") or ""
         action = req.q("Action")
@@ -2429,6 +2434,11 @@ def take_fault(req: Req) -> dict[str, Any] | None:
     with LOCK:
         for f in list(S.faults):
             if fault_matches(f, req):
+                # A probability below 1 lets a share of the matching requests through; a seed makes
+                # the sequence of draws repeatable.
+                if f["probability"] < 1.0 and f["_rng"].random() >= f["probability"]:
+                    f["passed"] += 1
+                    continue
                 f["hits"] += 1
                 if f["remaining"] > 0:
                     f["remaining"] -= 1
@@ -2438,9 +2448,21 @@ def take_fault(req: Req) -> dict[str, Any] | None:
     return None
 
 
+def broken_response(start_response: Callable) -> list[bytes]:
+    """A response that promises a body it never sends: the server closes the connection (the dev
+    server never keeps one alive), so the client sees the connection drop mid-response."""
+    start_response("200 OK", [("Content-Type", "application/xml"), ("Content-Length", "4096")])
+    return [b"<"]
+
+
 def public_fault(f: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in f.items() if not k.startswith("_")}
 
+
+# error: answer the error instead of performing the request; after: perform it (it takes effect),
+# then answer the error (the response is lost); drop: perform it, then cut the response short so
+# the client sees a broken connection; delay: wait delay_ms, then perform it normally.
+FAULT_MODES = ("error", "after", "drop", "delay")
 
 READ_PREFIXES = ("Get", "List", "Describe", "BatchGet", "Head")
 REQUEST_LOG_LIMIT = 100_000
@@ -2509,6 +2531,14 @@ def handle_hooks(app: "EmulatorApp", req: Req) -> Resp:
                     q[kind] = int(body[key])
             return json_resp({"account": account, "cache-policy": policy_quota("cache", account),
                               "response-headers-policy": policy_quota("rh", account)})
+        if path.startswith("/_emulator/faults/") and method == "DELETE":
+            # One fault by id: tests running side by side clear only their own.
+            fid = path.rsplit("/", 1)[1]
+            n = len(S.faults)
+            S.faults[:] = [f for f in S.faults if f["id"] != fid]
+            if len(S.faults) == n:
+                raise ApiError(404, "NotFound", f"No fault {fid}")
+            return json_resp({"cleared": 1})
         if path == "/_emulator/faults":
             if method == "GET":
                 return json_resp({"faults": [public_fault(f) for f in S.faults]})
@@ -2518,7 +2548,7 @@ def handle_hooks(app: "EmulatorApp", req: Req) -> Resp:
                 return json_resp({"cleared": n})
             if method == "POST":
                 f: dict[str, Any] = {"id": str(uuid.uuid4())}
-                for k in ("method", "path", "target", "query", "service", "action"):
+                for k in ("method", "path", "target", "query", "service", "action", "access_key"):
                     if body.get(k) is not None:
                         if not isinstance(body[k], str):
                             raise ApiError(400, "InvalidInput", f"{k} must be a string")
@@ -2541,6 +2571,24 @@ def handle_hooks(app: "EmulatorApp", req: Req) -> Resp:
                 f["count"] = count
                 f["remaining"] = count if count > 0 else -1
                 f["hits"] = 0
+                f["passed"] = 0
+                try:
+                    f["probability"] = float(body.get("probability", 1.0))
+                    f["delay_ms"] = int(body.get("delay_ms", 0))
+                except (TypeError, ValueError):
+                    raise ApiError(400, "InvalidInput", "probability must be a number, delay_ms an integer")
+                if not 0.0 < f["probability"] <= 1.0:
+                    raise ApiError(400, "InvalidInput", "probability must be in (0, 1]")
+                if not 0 <= f["delay_ms"] <= 60_000:
+                    raise ApiError(400, "InvalidInput", "delay_ms must be 0 to 60000")
+                f["mode"] = str(body.get("mode") or "error")
+                if f["mode"] not in FAULT_MODES:
+                    raise ApiError(400, "InvalidInput", f"mode must be one of {', '.join(FAULT_MODES)}")
+                seed = body.get("seed")
+                if seed is not None and not isinstance(seed, int):
+                    raise ApiError(400, "InvalidInput", "seed must be an integer")
+                f["seed"] = seed
+                f["_rng"] = random.Random(seed)
                 S.faults.append(f)
                 return json_resp(public_fault(f), 201)
         if path == "/_emulator/connections/status" and method == "POST":
@@ -2715,7 +2763,32 @@ class EmulatorApp:
             return handle_cloudfront(self, req)
         if req.sig_service == "s3" and req.method == "GET" and "versioning" in req.qs:
             return self.get_bucket_versioning(req)
+        if req.sig_service == "s3" and req.method in ("PUT", "POST") and req.headers.get("If-None-Match"):
+            return self.conditional_s3_write(req)
         return None
+
+    def perform(self, req: Req) -> Resp:
+        """Carries the request out exactly as it would be without a fault, keeping the answer in
+        memory (for faults that lose the response after the request took effect)."""
+        try:
+            resp = self.route(req)
+            if resp is not None:
+                return resp
+            status, headers, body = self.call_moto(req.environ)
+            if req.target and req.target.rpartition(".")[0].rsplit(".", 1)[-1] in TARGET_SERVICES:
+                body = normalise_json_response(req, status, headers, body)
+            return Resp(status, body, headers)
+        except ApiError as e:
+            return error_resp(protocol_of(req), e.status, e.code, e.message)
+
+    def conditional_s3_write(self, req: Req) -> Resp:
+        """PutObject / CompleteMultipartUpload / CopyObject with `If-None-Match: *`: S3 checks
+        that the key does not exist during the write, atomically ("if multiple conditional writes
+        occur for the same object name, the first write operation to finish succeeds"). moto checks
+        then writes in two steps, so two racing requests could both pass; one lock makes the check
+        and the write one step."""
+        with S3_CONDITIONAL_LOCK:
+            return self.passthrough_resp(req)
 
     def get_bucket_versioning(self, req: Req) -> Resp:
         """moto answers GetBucketVersioning of a versioned bucket with a
@@ -2749,7 +2822,16 @@ class EmulatorApp:
             if S.faults:
                 f = take_fault(req)
                 if f is not None:
-                    return error_resp(protocol_of(req), f["status"], f["code"], f["message"])(respond)
+                    if f["delay_ms"]:
+                        time.sleep(f["delay_ms"] / 1000)
+                    if f["mode"] == "error":
+                        return error_resp(protocol_of(req), f["status"], f["code"], f["message"])(respond)
+                    if f["mode"] in ("after", "drop"):
+                        done = self.perform(req)
+                        entry["performed_status"] = done.status
+                        if f["mode"] == "drop":
+                            return broken_response(respond)
+                        return error_resp(protocol_of(req), f["status"], f["code"], f["message"])(respond)
             resp = self.route(req)
             if resp is not None:
                 return resp(respond)

@@ -788,6 +788,88 @@ def test_faults() -> None:
     cb.batch_get_projects(names=["x"])
 
 
+def test_fault_modes() -> None:
+    s3 = client("s3")
+    s3.create_bucket(Bucket="fault-modes")
+    # after: the write takes effect, the client gets the error
+    hook("POST", "/_emulator/faults", {"method": "PUT", "path": r"^/fault-modes/after\.txt$", "status": 500,
+                                       "mode": "after", "count": 1}, 201)
+    raises("InternalError", lambda: s3.put_object(Bucket="fault-modes", Key="after.txt", Body=b"landed"), 500)
+    eq(s3.get_object(Bucket="fault-modes", Key="after.txt")["Body"].read(), b"landed", "mode after performs")
+    # drop: the write takes effect, the connection breaks mid-response
+    hook("POST", "/_emulator/faults", {"method": "PUT", "path": r"^/fault-modes/drop\.txt$", "mode": "drop",
+                                       "count": 1}, 201)
+    try:
+        s3.put_object(Bucket="fault-modes", Key="drop.txt", Body=b"dropped")
+        raise AssertionError("mode drop: the call should fail")
+    except AssertionError:
+        raise
+    except Exception:  # noqa: BLE001 - botocore raises a connection/parse error, not a ClientError
+        pass
+    eq(s3.get_object(Bucket="fault-modes", Key="drop.txt")["Body"].read(), b"dropped", "mode drop performs")
+    # delay: performed normally, later
+    hook("POST", "/_emulator/faults", {"method": "PUT", "path": r"^/fault-modes/slow\.txt$", "mode": "delay",
+                                       "delay_ms": 300, "count": 1}, 201)
+    t0 = time.time()
+    s3.put_object(Bucket="fault-modes", Key="slow.txt", Body=b"s")
+    check(time.time() - t0 >= 0.3, "mode delay waits")
+    # probability with a seed: a repeatable share of matching requests fails
+    outcomes = []
+    for _ in range(2):
+        hook("DELETE", "/_emulator/faults")
+        hook("POST", "/_emulator/faults", {"method": "GET", "path": r"^/fault-modes/after\.txt$", "status": 503,
+                                           "code": "SlowDown", "probability": 0.3, "seed": 7, "count": -1}, 201)
+        run = []
+        for _ in range(40):
+            try:
+                s3.get_object(Bucket="fault-modes", Key="after.txt")
+                run.append(0)
+            except ClientError:
+                run.append(1)
+        outcomes.append(run)
+        listed = hook("GET", "/_emulator/faults")["faults"][0]
+        eq(listed["hits"] + listed["passed"], 40, "every matching request is counted")
+    eq(outcomes[0], outcomes[1], "a seed repeats the draws")
+    check(0 < sum(outcomes[0]) < 40, f"probability 0.3 fails some, not all: {sum(outcomes[0])}/40")
+    mine = hook("POST", "/_emulator/faults", {"path": "^/mine$"}, 201)
+    hook("DELETE", f"/_emulator/faults/{mine['id']}")
+    check(all(f["id"] != mine["id"] for f in hook("GET", "/_emulator/faults")["faults"]), "DELETE by id")
+    hook("DELETE", f"/_emulator/faults/{mine['id']}", status=404)
+    hook("POST", "/_emulator/faults", {"path": "^/x$", "probability": 1.5}, 400)
+    hook("POST", "/_emulator/faults", {"path": "^/x$", "mode": "sometimes"}, 400)
+    hook("DELETE", "/_emulator/faults")
+
+
+def test_s3_conditional_writes() -> None:
+    s3 = client("s3")
+    s3.create_bucket(Bucket="cond-writes")
+    s3.put_object(Bucket="cond-writes", Key="claim", Body=b"first", IfNoneMatch="*")
+    raises("PreconditionFailed", lambda: s3.put_object(Bucket="cond-writes", Key="claim", Body=b"second",
+                                                       IfNoneMatch="*"), 412)
+    eq(s3.get_object(Bucket="cond-writes", Key="claim")["Body"].read(), b"first", "412 leaves the object")
+    # multipart: checked when the upload completes
+    up = s3.create_multipart_upload(Bucket="cond-writes", Key="claim")
+    part = s3.upload_part(Bucket="cond-writes", Key="claim", UploadId=up["UploadId"], PartNumber=1, Body=b"p")
+    raises("PreconditionFailed", lambda: s3.complete_multipart_upload(
+        Bucket="cond-writes", Key="claim", UploadId=up["UploadId"], IfNoneMatch="*",
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}), 412)
+    # racing conditional writes: exactly one wins
+    import concurrent.futures
+
+    def attempt(i: int) -> bool:
+        c = client("s3")
+        try:
+            c.put_object(Bucket="cond-writes", Key="race", Body=str(i).encode(), IfNoneMatch="*")
+            return True
+        except ClientError as e:
+            eq(e.response["Error"]["Code"], "PreconditionFailed", "the losers get 412")
+            return False
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        wins = list(pool.map(attempt, range(16)))
+    eq(sum(wins), 1, "one conditional write wins a race")
+
+
 def test_bucket_versioning_wire_format() -> None:
     s3 = client("s3")
     bucket = "smoke-versioning"
@@ -867,6 +949,7 @@ def test_policy_quotas() -> None:
 
 TESTS = [test_health, test_codeconnections, test_log_retention_values, test_kvs_data_plane, test_cache_policies, test_response_headers_policies, test_functions,
          test_distributions, test_connections, test_pipeline_state, test_codebuild, test_faults,
+         test_fault_modes, test_s3_conditional_writes,
          test_bucket_versioning_wire_format, test_request_log, test_policy_quotas, test_acm_and_reset]
 
 

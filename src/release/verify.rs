@@ -1,0 +1,188 @@
+//! Checking the bucket against a manifest, and sending again what is missing or different.
+//!
+//! A listing gives every object's size and ETag; for a single-part upload the ETag is the MD5
+//! the manifest records. Objects with a multipart ETag (`…-N`), or listed under a manifest
+//! written before MD5s were recorded, are checked by the SHA-256 stored in their metadata.
+
+use std::collections::HashMap;
+
+use super::manifest::{IMMUTABLE_PREFIX, Manifest};
+use super::scan::{Encoding, Site};
+use super::upload::{Engine, Progress, Task};
+use super::{Listed, PublishOptions, Release, ReleaseError, put_task};
+
+/// One object a manifest says is in place.
+struct Expected<'a> {
+    key: &'a str,
+    size: u64,
+    sha256: &'a str,
+    md5: Option<&'a str>,
+    path: &'a str,
+    encoding: Option<Encoding>,
+}
+
+fn expected(manifest: &Manifest) -> Vec<Expected<'_>> {
+    let mut out = Vec::new();
+    for f in &manifest.files {
+        out.push(Expected {
+            key: &f.key,
+            size: f.size,
+            sha256: &f.sha256,
+            md5: f.md5.as_deref(),
+            path: &f.path,
+            encoding: None,
+        });
+        for (enc, v) in &f.encodings {
+            out.push(Expected {
+                key: &v.key,
+                size: v.size,
+                sha256: &v.sha256,
+                md5: v.md5.as_deref(),
+                path: &f.path,
+                encoding: Some(*enc),
+            });
+        }
+    }
+    out
+}
+
+/// How many times a check may find something missing and send it again before giving up (a
+/// retention running at the same time can remove an object once; it cannot keep doing so,
+/// because this version's manifest, written before the first check, now references it).
+const ROUNDS: usize = 3;
+
+impl Release {
+    /// Checks every object of `manifest` and sends again what is missing or different, from
+    /// the local `site` (the same files: the caller compared them). Returns how many objects
+    /// were sent.
+    pub async fn complete(
+        &self,
+        manifest: &Manifest,
+        site: &Site,
+        options: &PublishOptions,
+    ) -> Result<usize, ReleaseError> {
+        let mut sent = 0;
+        for _ in 0..ROUNDS {
+            let bad = self.check_bucket(manifest).await?;
+            if bad.is_empty() {
+                return Ok(sent);
+            }
+            // `_scratch` holds siblings compressed again; it lives until the uploads read them.
+            let (tasks, _scratch) = self.repair_tasks(manifest, &bad, site, options).await?;
+            sent += tasks.len();
+            let engine = Engine {
+                s3: self.s3.clone(),
+                bucket: self.target.bucket.clone(),
+                concurrency: options.concurrency,
+                multipart_threshold: options.multipart_threshold,
+                counters: self.counters.clone(),
+            };
+            let progress = Progress::new(tasks.len() as u64, 0, true);
+            engine.run(tasks, &progress).await?;
+        }
+        match self.check_bucket(manifest).await?.first() {
+            None => Ok(sent),
+            Some(key) => Err(ReleaseError::Verification { key: key.clone() }),
+        }
+    }
+
+    /// The keys of `manifest` that are missing from the bucket or hold other bytes.
+    pub async fn check_bucket(&self, manifest: &Manifest) -> Result<Vec<String>, ReleaseError> {
+        let mut listed: HashMap<String, Listed> =
+            self.list(&format!("{}/", manifest.version)).await?;
+        if manifest
+            .files
+            .iter()
+            .any(|f| f.key.starts_with(IMMUTABLE_PREFIX))
+        {
+            listed.extend(self.list(IMMUTABLE_PREFIX).await?);
+        }
+        let mut bad = Vec::new();
+        for e in expected(manifest) {
+            let Some(l) = listed.get(e.key) else {
+                bad.push(e.key.to_string());
+                continue;
+            };
+            if l.size != e.size {
+                bad.push(e.key.to_string());
+                continue;
+            }
+            if e.md5.is_some_and(|m| m == l.etag) {
+                continue;
+            }
+            if e.md5.is_some() && !l.etag.contains('-') {
+                bad.push(e.key.to_string()); // a single-part object with other bytes
+                continue;
+            }
+            let head = self.head(e.key).await?;
+            if head
+                .metadata()
+                .and_then(|m| m.get("sha256"))
+                .map(String::as_str)
+                != Some(e.sha256)
+            {
+                bad.push(e.key.to_string());
+            }
+        }
+        Ok(bad)
+    }
+
+    async fn repair_tasks(
+        &self,
+        manifest: &Manifest,
+        bad: &[String],
+        site: &Site,
+        options: &PublishOptions,
+    ) -> Result<(Vec<Task>, tempfile::TempDir), ReleaseError> {
+        let scratch = tempfile::tempdir().map_err(|e| ReleaseError::Unreadable {
+            path: std::env::temp_dir(),
+            message: e.to_string(),
+        })?;
+        let mut tasks = Vec::new();
+        for e in expected(manifest)
+            .into_iter()
+            .filter(|e| bad.iter().any(|k| k == e.key))
+        {
+            let file = site
+                .files
+                .iter()
+                .find(|f| f.path == e.path)
+                .ok_or_else(|| ReleaseError::Verification {
+                    key: e.key.to_string(),
+                })?;
+            let (source, digests) = match e.encoding {
+                None => (file.abs.clone(), file.digests.clone()),
+                Some(enc) => match file.prebuilt.get(&enc) {
+                    Some((path, digests)) => (path.clone(), digests.clone()),
+                    None => {
+                        let source = file.abs.clone();
+                        let out = scratch.path().to_path_buf();
+                        let level = options.brotli_level;
+                        tokio::task::spawn_blocking(move || {
+                            super::compress::compress(&source, enc, level, &out)
+                        })
+                        .await
+                        .map_err(|err| ReleaseError::Unreadable {
+                            path: file.abs.clone(),
+                            message: err.to_string(),
+                        })??
+                    }
+                },
+            };
+            // Only the bytes the manifest names may go under its key.
+            if digests.sha256 != e.sha256 {
+                return Err(ReleaseError::Verification {
+                    key: e.key.to_string(),
+                });
+            }
+            tasks.push(put_task(
+                &source,
+                e.key,
+                file,
+                e.encoding.map(|x| x.header()),
+                &digests,
+            ));
+        }
+        Ok((tasks, scratch))
+    }
+}
