@@ -526,6 +526,25 @@ pub fn function_response(result: &Value) -> Response<Full<Bytes>> {
     };
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
+    // `cookies` become Set-Cookie headers: `name=value; attributes`, one per value.
+    if let Some(Value::Object(cookies)) = result.get("cookies") {
+        for (name, entry) in cookies {
+            let all = match entry.get("multiValue").and_then(Value::as_array) {
+                Some(all) => all.clone(),
+                None => vec![entry.clone()],
+            };
+            for c in all {
+                let value = c.get("value").and_then(Value::as_str).unwrap_or("");
+                let line = match c.get("attributes").and_then(Value::as_str) {
+                    Some(a) if !a.is_empty() => format!("{name}={value}; {a}"),
+                    _ => format!("{name}={value}"),
+                };
+                if let Ok(v) = HeaderValue::from_str(&line) {
+                    response.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+        }
+    }
     if let Some(Value::Object(headers)) = result.get("headers") {
         let h = response.headers_mut();
         for (name, entry) in headers {
