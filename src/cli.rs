@@ -107,7 +107,7 @@ pub enum Command {
 
     /// Upload a built site as a new version and make it live atomically
     #[command(
-        after_help = "Examples:\n  cargo cloudfront-host publish\n  cargo cloudfront-host publish --dir dist --version v1.2.0\n  cargo cloudfront-host publish --no-switch   # upload only; go live later with rollback ID\n\n\
+        after_help = "Examples:\n  cargo cloudfront-host publish\n  cargo cloudfront-host publish --dir dist --version v1.2.0\n  cargo cloudfront-host publish --no-switch   # upload only; go live later with rollback ID\n  cargo cloudfront-host publish --preview     # as the preview of this branch or pull request\n  cargo cloudfront-host publish --preview pr-42 --format json | jq -r .preview.url\n\n\
                             The version id defaults to the commit (plus -dirty and a timestamp for uncommitted changes)."
     )]
     Publish(PublishArgs),
@@ -117,6 +117,22 @@ pub enum Command {
         after_help = "Examples:\n  cargo cloudfront-host versions\n  cargo cloudfront-host versions --format json | jq .live"
     )]
     Versions,
+
+    /// List preview deployments, or delete or prune them
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host previews\n  cargo cloudfront-host previews --format json | jq -r '.previews[].url'\n  cargo cloudfront-host previews delete pr-42\n  cargo cloudfront-host previews prune          # remove every expired preview\n\n\
+                      A preview is published with `publish --preview [NAME]` and expires `previews.expire_after`\n\
+                      (default 7 days) after its last publish. Deleting one leaves its version to retention."
+    )]
+    Previews(PreviewsArgs),
+
+    /// Make a preview's version live, without rebuilding or uploading
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host promote pr-42\n  cargo cloudfront-host promote main --format json\n\n\
+                      The same compare-and-swap of the live pointer as rollback: if someone else changed what is\n\
+                      live in the meantime, nothing is overwritten. The preview itself stays."
+    )]
+    Promote(PromoteArgs),
 
     /// Make an earlier version live again, instantly
     #[command(
@@ -240,6 +256,37 @@ pub struct PublishArgs {
     /// Upload and record the version, but leave the live version as it is
     #[arg(long)]
     pub no_switch: bool,
+
+    /// Publish as the preview NAME instead of going live (default NAME: `pr-<number>` on a
+    /// GitHub pull request, else the branch)
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "", conflicts_with = "no_switch")]
+    pub preview: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PreviewsArgs {
+    #[command(subcommand)]
+    pub action: Option<PreviewsAction>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum PreviewsAction {
+    /// List the previews (the default)
+    List,
+    /// Remove a preview (its version stays until retention removes it)
+    Delete {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Remove every expired preview
+    Prune,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PromoteArgs {
+    /// The preview whose version goes live
+    #[arg(value_name = "NAME")]
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -334,8 +381,12 @@ pub struct ServeArgs {
     pub live: bool,
 
     /// Serve this published version from the bucket, as if it were live
-    #[arg(long = "version", value_name = "ID")]
+    #[arg(long = "version", value_name = "ID", conflicts_with = "preview")]
     pub version_id: Option<String>,
+
+    /// Serve this preview's version from the bucket, as if it were live
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["live", "dir"])]
+    pub preview: Option<String>,
 
     /// Port to listen on; 0 picks a free one
     #[arg(long, value_name = "PORT", default_value_t = 8080)]

@@ -264,47 +264,119 @@ fn preview_cases() -> Vec<Value> {
     let wasm = "/app-9f3c2a1b4d5e6f70_bg.wasm";
     vec![
         // By host name under previews.domain (any case, as viewers type it).
-        on("/", "pr-7.preview.example.com", json!({"uri": "/v2/index.html"})),
-        on("/deep/route", "PR-7.Preview.Example.COM", json!({"uri": "/v2/index.html"})),
-        on("/style.css", "pr-7.preview.example.com", json!({"uri": "/v2/style.css"})),
-        on(wasm, "pr-7.preview.example.com", json!({"uri": format!("/_immutable{wasm}")})),
-        on("/", "gone.preview.example.com", json!({"status": 404, "location": null})),
-        on("/", "a.b.preview.example.com", json!({"status": 404, "location": null})),
-        on("/", "x_y.preview.example.com", json!({"status": 404, "location": null})),
+        on(
+            "/",
+            "pr-7.preview.example.com",
+            json!({"uri": "/v2/index.html"}),
+        ),
+        on(
+            "/deep/route",
+            "PR-7.Preview.Example.COM",
+            json!({"uri": "/v2/index.html"}),
+        ),
+        on(
+            "/style.css",
+            "pr-7.preview.example.com",
+            json!({"uri": "/v2/style.css"}),
+        ),
+        on(
+            wasm,
+            "pr-7.preview.example.com",
+            json!({"uri": format!("/_immutable{wasm}")}),
+        ),
+        on(
+            "/",
+            "gone.preview.example.com",
+            json!({"status": 404, "location": null}),
+        ),
+        on(
+            "/",
+            "a.b.preview.example.com",
+            json!({"status": 404, "location": null}),
+        ),
+        on(
+            "/",
+            "x_y.preview.example.com",
+            json!({"status": 404, "location": null}),
+        ),
         on("/", "www.example.com", json!({"uri": "/v1/index.html"})),
         on("/", "preview.example.com", json!({"uri": "/v1/index.html"})),
         // Without a preview domain the same host is just another name of the live site.
         with(
-            with(case("spa", "/", None, json!({"uri": "/v1/index.html"})), "kvs", kvs.clone()),
+            with(
+                case("spa", "/", None, json!({"uri": "/v1/index.html"})),
+                "kvs",
+                kvs.clone(),
+            ),
             "headers",
             json!({"host": "pr-7.preview.example.com"}),
         ),
         // By cookie: /_preview/<slug> sets it, /_preview/off clears it.
         with(
-            case("spa", "/_preview/pr-7", None, json!({"status": 302, "location": "/", "cookie": set})),
+            case(
+                "spa",
+                "/_preview/pr-7",
+                None,
+                json!({"status": 302, "location": "/", "cookie": set}),
+            ),
             "kvs",
             kvs.clone(),
         ),
         with(
-            case("spa", "/_preview/off", None, json!({"status": 302, "location": "/", "cookie": clear})),
+            case(
+                "spa",
+                "/_preview/off",
+                None,
+                json!({"status": 302, "location": "/", "cookie": clear}),
+            ),
             "kvs",
             kvs.clone(),
         ),
-        cookie("spa", "/_preview/off", "pr-7", json!({"status": 302, "location": "/", "cookie": clear})),
+        cookie(
+            "spa",
+            "/_preview/off",
+            "pr-7",
+            json!({"status": 302, "location": "/", "cookie": clear}),
+        ),
         with(
-            case("spa", "/_preview/Not_A_Slug", None, json!({"status": 404, "location": null})),
+            case(
+                "spa",
+                "/_preview/Not_A_Slug",
+                None,
+                json!({"status": 404, "location": null}),
+            ),
             "kvs",
             kvs.clone(),
         ),
         with(
-            case("spa", &format!("/_preview/{}", "a".repeat(41)), None, json!({"status": 404, "location": null})),
+            case(
+                "spa",
+                &format!("/_preview/{}", "a".repeat(41)),
+                None,
+                json!({"status": 404, "location": null}),
+            ),
             "kvs",
             kvs.clone(),
         ),
         cookie("spa", "/", "pr-7", json!({"uri": "/v2/index.html"})),
-        cookie("spa", "/some/route", "pr-7", json!({"uri": "/v2/index.html"})),
-        cookie("spa", wasm, "pr-7", json!({"uri": format!("/_immutable{wasm}")})),
-        cookie("static", "/docs/", "pr-7", json!({"uri": "/v2/docs/index.html"})),
+        cookie(
+            "spa",
+            "/some/route",
+            "pr-7",
+            json!({"uri": "/v2/index.html"}),
+        ),
+        cookie(
+            "spa",
+            wasm,
+            "pr-7",
+            json!({"uri": format!("/_immutable{wasm}")}),
+        ),
+        cookie(
+            "static",
+            "/docs/",
+            "pr-7",
+            json!({"uri": "/v2/docs/index.html"}),
+        ),
         cookie("spa", "/", "gone", json!({"status": 404, "location": null})),
         // A malformed cookie is ignored, never turned into a key.
         cookie("spa", "/", "../live", json!({"uri": "/v1/index.html"})),
@@ -334,14 +406,39 @@ fn password_cases() -> Vec<Value> {
     let mut cases = vec![
         locked("locked", "/", None, denied(site_realm)),
         locked("locked", wasm, None, denied(site_realm)),
-        locked("locked", "/", Some(basic("anyone:hunter2")), json!({"uri": "/v1/index.html"})),
-        locked("locked", "/", Some(basic(":hunter2")), json!({"uri": "/v1/index.html"})),
-        locked("locked", wasm, Some(basic("me:hunter2")), json!({"uri": format!("/_immutable{wasm}")})),
+        locked(
+            "locked",
+            "/",
+            Some(basic("anyone:hunter2")),
+            json!({"uri": "/v1/index.html"}),
+        ),
+        locked(
+            "locked",
+            "/",
+            Some(basic(":hunter2")),
+            json!({"uri": "/v1/index.html"}),
+        ),
+        locked(
+            "locked",
+            wasm,
+            Some(basic("me:hunter2")),
+            json!({"uri": format!("/_immutable{wasm}")}),
+        ),
         locked("locked", "/", Some(basic("me:hunter3")), denied(site_realm)),
         locked("locked", "/", Some(basic("hunter2")), denied(site_realm)),
-        locked("locked", "/", Some(basic("me:hunter2x")), denied(site_realm)),
+        locked(
+            "locked",
+            "/",
+            Some(basic("me:hunter2x")),
+            denied(site_realm),
+        ),
         locked("locked", "/", Some("Basic !!!!".into()), denied(site_realm)),
-        locked("locked", "/", Some("Bearer aHVudGVyMg==".into()), denied(site_realm)),
+        locked(
+            "locked",
+            "/",
+            Some("Bearer aHVudGVyMg==".into()),
+            denied(site_realm),
+        ),
         // The scheme is case-insensitive (RFC 7617).
         locked(
             "locked",
@@ -350,14 +447,24 @@ fn password_cases() -> Vec<Value> {
             json!({"uri": "/v1/index.html"}),
         ),
         // Previews only: the live site stays open, previews ask.
-        locked("previews-locked", "/", None, json!({"uri": "/v1/index.html"})),
+        locked(
+            "previews-locked",
+            "/",
+            None,
+            json!({"uri": "/v1/index.html"}),
+        ),
         with(
             locked("previews-locked", "/", None, denied(preview_realm)),
             "cookies",
             json!({"cfh-preview": "pr-7"}),
         ),
         with(
-            locked("previews-locked", "/", Some(basic("x:hunter2")), json!({"uri": "/v2/index.html"})),
+            locked(
+                "previews-locked",
+                "/",
+                Some(basic("x:hunter2")),
+                json!({"uri": "/v2/index.html"}),
+            ),
             "cookies",
             json!({"cfh-preview": "pr-7"}),
         ),
@@ -379,12 +486,22 @@ fn password_cases() -> Vec<Value> {
     let mut odd_store = kvs.clone();
     odd_store["password"] = json!(password_record(SALT, odd));
     cases.push(with(
-        locked("locked", "/", Some(basic(&format!("user:{odd}"))), json!({"uri": "/v1/index.html"})),
+        locked(
+            "locked",
+            "/",
+            Some(basic(&format!("user:{odd}"))),
+            json!({"uri": "/v1/index.html"}),
+        ),
         "kvs",
         odd_store.clone(),
     ));
     cases.push(with(
-        locked("locked", "/", Some(basic("user:pä:ss word")), denied(site_realm)),
+        locked(
+            "locked",
+            "/",
+            Some(basic("user:pä:ss word")),
+            denied(site_realm),
+        ),
         "kvs",
         odd_store,
     ));
@@ -392,7 +509,12 @@ fn password_cases() -> Vec<Value> {
     let mut bare = kvs.clone();
     bare.as_object_mut().unwrap().remove("password");
     cases.push(with(
-        locked("locked", "/", Some(basic("me:hunter2")), json!({"status": 503, "location": null})),
+        locked(
+            "locked",
+            "/",
+            Some(basic("me:hunter2")),
+            json!({"status": 503, "location": null}),
+        ),
         "kvs",
         bare,
     ));

@@ -70,7 +70,9 @@ pub fn slug(name: &str) -> Result<String, PreviewError> {
         )));
     }
     if out == RESERVED {
-        return Err(bad("`off` is reserved (/_preview/off clears the preview cookie)"));
+        return Err(bad(
+            "`off` is reserved (/_preview/off clears the preview cookie)",
+        ));
     }
     Ok(out)
 }
@@ -122,7 +124,10 @@ fn pull_number_from_event(path: &str) -> Option<u64> {
 pub fn password_record(salt: &str, password: &str) -> String {
     use sha2::Digest as _;
     let input = format!("{salt}:{}", hex::encode(password.as_bytes()));
-    format!("{salt}:{}", hex::encode(sha2::Sha256::digest(input.as_bytes())))
+    format!(
+        "{salt}:{}",
+        hex::encode(sha2::Sha256::digest(input.as_bytes()))
+    )
 }
 
 /// True when `record` is the record of `password` (under its own salt).
@@ -148,6 +153,73 @@ pub fn new_salt() -> String {
             .to_le_bytes(),
     );
     hex::encode(&h.finalize()[..8])
+}
+
+/// In GitHub Actions: the URL as the step output `url` (`$GITHUB_OUTPUT`) and a line in the
+/// job summary (`$GITHUB_STEP_SUMMARY`). Elsewhere nothing.
+pub fn github_outputs(
+    env: &dyn Fn(&str) -> Option<String>,
+    slug: &str,
+    version: &str,
+    url: &str,
+    expires: &str,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if env("GITHUB_ACTIONS").as_deref() != Some("true") {
+        return Ok(());
+    }
+    let append = |path: String, text: String| -> std::io::Result<()> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?
+            .write_all(text.as_bytes())
+    };
+    if let Some(path) = env("GITHUB_OUTPUT") {
+        append(path, format!("url={url}\nname={slug}\nversion={version}\n"))?;
+    }
+    if let Some(path) = env("GITHUB_STEP_SUMMARY") {
+        append(
+            path,
+            format!("### Preview `{slug}`\n\n{url}\n\nVersion `{version}`, expires {expires}.\n\n"),
+        )?;
+    }
+    Ok(())
+}
+
+/// The stored password record, if any.
+pub async fn stored_password(client: &Client, arn: &str) -> Result<Option<String>, ReleaseError> {
+    match client.get_key().kvs_arn(arn).key(PASSWORD_KEY).send().await {
+        Ok(out) => Ok(Some(out.value().to_string())),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(ReleaseError::Aws {
+            action: "read the password record from the KeyValueStore".into(),
+            message: describe(&e),
+        }),
+    }
+}
+
+/// Stores `password` (salted and hashed) unless the stored record already matches it: a
+/// rotation is this one write. Returns whether it wrote.
+pub async fn store_password(
+    client: &Client,
+    arn: &str,
+    password: &str,
+) -> Result<bool, ReleaseError> {
+    if stored_password(client, arn)
+        .await?
+        .is_some_and(|r| password_matches(&r, password))
+    {
+        return Ok(false);
+    }
+    let record = password_record(&new_salt(), password);
+    write(client, arn, Write::Put(PASSWORD_KEY, &record)).await?;
+    Ok(true)
 }
 
 pub fn metadata_key(slug: &str) -> String {
@@ -206,7 +278,10 @@ fn kvs_err(action: String, message: String) -> ReleaseError {
 }
 
 /// Every key of the store with its value (ListKeys, all pages).
-pub async fn list_keys(client: &Client, arn: &str) -> Result<BTreeMap<String, String>, ReleaseError> {
+pub async fn list_keys(
+    client: &Client,
+    arn: &str,
+) -> Result<BTreeMap<String, String>, ReleaseError> {
     let mut out = BTreeMap::new();
     let mut token: Option<String> = None;
     loop {
@@ -223,7 +298,10 @@ pub async fn list_keys(client: &Client, arn: &str) -> Result<BTreeMap<String, St
         for item in page.items() {
             out.insert(item.key().to_string(), item.value().to_string());
         }
-        token = page.next_token().map(String::from).filter(|t| !t.is_empty());
+        token = page
+            .next_token()
+            .map(String::from)
+            .filter(|t| !t.is_empty());
         if token.is_none() {
             return Ok(out);
         }
@@ -415,7 +493,12 @@ impl Release {
         let keys = list_keys(self.pointer.client(), self.pointer.arn()).await?;
         let existed = keys.contains_key(&key);
         if existed {
-            write(self.pointer.client(), self.pointer.arn(), Write::Delete(&key)).await?;
+            write(
+                self.pointer.client(),
+                self.pointer.arn(),
+                Write::Delete(&key),
+            )
+            .await?;
         }
         let meta = metadata_key(slug);
         let had_metadata = self.get_json::<Metadata>(&meta).await?.is_some();
@@ -447,6 +530,27 @@ impl Release {
             .into_iter()
             .map(|(p, _)| p.version)
             .collect())
+    }
+
+    /// `previews.domain` and the site's own host name, as preview URLs use them: the custom
+    /// domain when there is one, else the distribution's CloudFront name.
+    pub async fn preview_hosts(
+        &self,
+        settings: &crate::settings::Settings,
+    ) -> (Option<String>, Option<String>) {
+        let preview_domain =
+            crate::edge::function::EdgeOptions::from_settings(settings).preview_domain;
+        if preview_domain.is_some() {
+            return (preview_domain, None);
+        }
+        let site = match &settings.domain {
+            Some(d) => Some(
+                idna::domain_to_ascii(d.name.trim_end_matches('.'))
+                    .unwrap_or_else(|_| d.name.to_ascii_lowercase()),
+            ),
+            None => self.recorded_distribution_domain().await,
+        };
+        (None, site)
     }
 
     /// The site's own host name for cookie-based preview URLs: the distribution's CloudFront
@@ -526,7 +630,10 @@ mod tests {
         assert_eq!(slug("--x--").unwrap(), "x");
         let long = "b".repeat(41);
         let err = slug(&long).unwrap_err().to_string();
-        assert!(err.contains("41 characters") && err.contains("--preview NAME"), "{err}");
+        assert!(
+            err.contains("41 characters") && err.contains("--preview NAME"),
+            "{err}"
+        );
         assert!(slug("off").unwrap_err().to_string().contains("reserved"));
         assert!(slug("///").is_err());
         assert_eq!(slug(&"c".repeat(40)).unwrap().len(), 40);
@@ -558,7 +665,10 @@ mod tests {
             _ => None,
         };
         assert_eq!(default_name(&from_payload, None).unwrap(), "pr-7");
-        let push = env(&[("GITHUB_EVENT_NAME", "push"), ("GITHUB_REF", "refs/heads/feature/y")]);
+        let push = env(&[
+            ("GITHUB_EVENT_NAME", "push"),
+            ("GITHUB_REF", "refs/heads/feature/y"),
+        ]);
         assert_eq!(default_name(&push, Some("main")).unwrap(), "feature/y");
         let none = env(&[]);
         assert_eq!(default_name(&none, Some("dev")).unwrap(), "dev");
@@ -580,7 +690,11 @@ mod tests {
     #[test]
     fn urls_prefer_the_preview_domain() {
         assert_eq!(
-            url("pr-1", Some("preview.example.com"), Some("d1.cloudfront.net")),
+            url(
+                "pr-1",
+                Some("preview.example.com"),
+                Some("d1.cloudfront.net")
+            ),
             "https://pr-1.preview.example.com/"
         );
         assert_eq!(
