@@ -583,3 +583,164 @@ fn help_has_examples() {
             .stdout(predicates::str::contains("preview"));
     }
 }
+
+/// `deploy` with `previews.domain` and `access.previews = "password"`: `*.<previews.domain>`
+/// is on the certificate, among the distribution's aliases and in Route 53 (which lists it as
+/// `\052`); the function routes by it and asks for the password; the KVS holds only a salted
+/// hash. A second deploy writes nothing at all.
+#[tokio::test]
+async fn deploy_serves_previews_under_a_wildcard_name_with_a_password() {
+    use cargo_cloudfront_host::release::previews::password_matches;
+    let apex = format!("{}.example.org", support::unique("wild"));
+    let www = format!("www.{apex}");
+    let previews = format!("preview.{apex}");
+    let wildcard = format!("*.{previews}");
+    let name = support::unique("prvd");
+    let (_tmp, dir) = support::package(&format!(
+        "[package.metadata.cloudfront]\nname = \"{name}\"\nregion = \"{REGION}\"\nframework = \"static\"\nbuild.output_dir = \"dist\"\n\
+         domain.name = \"{www}\"\npreviews.domain = \"{previews}\"\naccess.previews = \"password\"\n"
+    ));
+    let aws = support::aws(REGION).await;
+    let zone = aws
+        .route53()
+        .create_hosted_zone()
+        .name(&apex)
+        .caller_reference(support::unique("ref"))
+        .send()
+        .await
+        .unwrap()
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let key = support::unique("AKIAPRV").to_ascii_uppercase();
+    let deploy = || {
+        let out = support::cli_with_key(&key)
+            .current_dir(&dir)
+            .env("CLOUDFRONT_HOST_PASSWORD", "open sesame")
+            .args(["--format", "json", "deploy", "--no-publish"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice::<Value>(&out).unwrap()
+    };
+    let out = deploy();
+    let dist_id = out["distribution_id"].as_str().unwrap().to_string();
+    let dist = aws
+        .cloudfront()
+        .get_distribution()
+        .id(&dist_id)
+        .send()
+        .await
+        .unwrap()
+        .distribution()
+        .unwrap()
+        .clone();
+    let config = dist.distribution_config().unwrap();
+    let aliases = config.aliases().unwrap().items().to_vec();
+    assert!(
+        aliases.contains(&wildcard) && aliases.contains(&www),
+        "{aliases:?}"
+    );
+    let cert_arn = config
+        .viewer_certificate()
+        .unwrap()
+        .acm_certificate_arn()
+        .unwrap()
+        .to_string();
+    let cert = aws
+        .acm()
+        .describe_certificate()
+        .certificate_arn(&cert_arn)
+        .send()
+        .await
+        .unwrap();
+    let sans = cert
+        .certificate()
+        .unwrap()
+        .subject_alternative_names()
+        .to_vec();
+    assert!(sans.contains(&wildcard), "{sans:?}");
+    let sets = aws
+        .route53()
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .send()
+        .await
+        .unwrap();
+    let mut kinds: Vec<&str> = sets
+        .resource_record_sets()
+        .iter()
+        .filter(|r| r.name() == format!("\\052.{previews}."))
+        .filter(|r| {
+            r.alias_target()
+                .is_some_and(|a| a.dns_name().trim_end_matches('.') == dist.domain_name())
+        })
+        .map(|r| r.r#type().as_str())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, vec!["A", "AAAA"], "{sets:?}");
+
+    // The function deployed routes by the preview domain and checks the password.
+    let names = Names::new(&Scope {
+        account: support::ACCOUNT,
+        region: REGION,
+        repository: None,
+        project: &name,
+    });
+    let code = aws
+        .cloudfront()
+        .get_function()
+        .name(names.function())
+        .stage(aws_sdk_cloudfront::types::FunctionStage::Live)
+        .send()
+        .await
+        .unwrap()
+        .function_code
+        .unwrap()
+        .into_inner();
+    let code = String::from_utf8(code).unwrap();
+    assert!(code.contains(&format!("const PREVIEW_DOMAIN = '{previews}';")));
+    assert!(code.contains("const ACCESS_PREVIEWS = 'password';"));
+    assert!(code.contains("const ACCESS_SITE = 'open';"));
+    assert!(!code.contains("open sesame"));
+    let kvs_arn = aws
+        .cloudfront()
+        .describe_key_value_store()
+        .name(names.kvs())
+        .send()
+        .await
+        .unwrap()
+        .key_value_store()
+        .unwrap()
+        .arn()
+        .to_string();
+    let record = aws
+        .kvs()
+        .get_key()
+        .kvs_arn(&kvs_arn)
+        .key("password")
+        .send()
+        .await
+        .unwrap()
+        .value()
+        .to_string();
+    assert!(password_matches(&record, "open sesame"));
+    assert!(!record.contains("open sesame"));
+
+    // Nothing changed: nothing written, the wildcard record included.
+    let since = support::last_request_seq(&key);
+    let again = deploy();
+    let changed: Vec<&Value> = again["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "none")
+        .collect();
+    assert!(changed.is_empty(), "{changed:?}");
+    let writes = support::write_calls(&key, since);
+    assert!(writes.is_empty(), "a re-deploy wrote: {writes:?}");
+}

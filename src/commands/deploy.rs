@@ -161,7 +161,13 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
         _ => None,
     };
     let domain_urls: Vec<String> = match (&stack.domains, &stack.ids.certificate_arn) {
-        (Some(d), Some(_)) => d.names.iter().map(|n| format!("https://{n}/")).collect(),
+        // The previews' wildcard is not a URL anyone can open.
+        (Some(d), Some(_)) => d
+            .names
+            .iter()
+            .filter(|n| !n.starts_with("*."))
+            .map(|n| format!("https://{n}/"))
+            .collect(),
         (Some(d), None) => {
             ui.warn(format_args!(
                 "{} is not served yet: its certificate is waiting for DNS validation; run `deploy` again once the records exist",
