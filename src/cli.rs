@@ -172,12 +172,13 @@ pub enum Command {
 
     /// Serve the site locally through the same edge function, headers and routing as CloudFront
     #[command(
-        after_help = "Examples:\n  cargo cloudfront-host serve                       # the built site (build.output_dir)\n  cargo cloudfront-host serve --dir dist --port 0   # any free port; the URL is printed\n  cargo cloudfront-host serve --live                # the live version, from the bucket\n  cargo cloudfront-host serve --version 1a2b3c4d5e6f\n  cargo cloudfront-host serve --host                # reachable from other machines (0.0.0.0)\n\n\
+        after_help = "Examples:\n  cargo cloudfront-host serve                       # the built site (build.output_dir)\n  cargo cloudfront-host serve --dir dist --port 0   # any free port; the URL is printed\n  cargo cloudfront-host serve --live                # the live version, from the bucket\n  cargo cloudfront-host serve --version 1a2b3c4d5e6f\n  cargo cloudfront-host serve --preview pr-42       # one preview, as if it were live\n  cargo cloudfront-host serve --host                # reachable from other machines (0.0.0.0)\n\n\
                       Each request runs the site's viewer-request function (cf-functions/viewer-request.js with\n\
                       the constants deploy gives it) in an embedded JavaScript engine, then answers from the\n\
                       rewritten path with the distribution's Content-Type, Cache-Control, Content-Encoding and\n\
                       security headers. Prints the URL, then one line per request: method, path, rewritten\n\
-                      path, status. Ctrl-C stops it."
+                      path, status. Ctrl-C stops it. Previews are routed as at the edge: /_preview/NAME sets the\n\
+                      preview cookie (/_preview/off clears it), and http://NAME.preview.localhost:PORT/ serves one."
     )]
     Serve(ServeArgs),
 }

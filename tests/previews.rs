@@ -744,3 +744,36 @@ async fn deploy_serves_previews_under_a_wildcard_name_with_a_password() {
     let writes = support::write_calls(&key, since);
     assert!(writes.is_empty(), "a re-deploy wrote: {writes:?}");
 }
+
+/// ListKeys pages (10 keys a page unless asked otherwise): every preview is listed, however
+/// many there are.
+#[tokio::test]
+async fn previews_are_listed_across_pages_of_keys() {
+    let d = deployed("").await;
+    let client = d.aws.kvs();
+    for i in 0..23 {
+        let etag = client
+            .describe_key_value_store()
+            .kvs_arn(&d.kvs_arn)
+            .send()
+            .await
+            .unwrap()
+            .e_tag()
+            .to_string();
+        client
+            .put_key()
+            .kvs_arn(&d.kvs_arn)
+            .key(format!("preview:p{i:02}"))
+            .value(format!("v{i}"))
+            .if_match(etag)
+            .send()
+            .await
+            .unwrap();
+    }
+    let list = d.json(&["previews"]);
+    let previews = list["previews"].as_array().unwrap();
+    assert_eq!(previews.len(), 23, "{list}");
+    // No metadata object: shown, never expiring by itself.
+    assert_eq!(previews[0]["expires"], Value::Null);
+    assert_eq!(previews[0]["expired"], false);
+}
