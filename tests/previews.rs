@@ -542,6 +542,12 @@ async fn a_password_guards_previews_at_the_edge() {
         serve.get("/", &[cookie, ("Authorization", new.as_str())]).0,
         200
     );
+    drop(serve);
+    // One fixed version has no deployed record to check against: served open, and said so.
+    let one = d.serve(&["--preview", "secret"]);
+    let (status, _, body) = one.get("/", &[]);
+    assert_eq!(status, 200);
+    assert!(body.contains("SECRET"));
 }
 
 #[tokio::test]

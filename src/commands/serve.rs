@@ -48,10 +48,20 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> anyhow::Resu
         .preview_domain
         .get_or_insert_with(|| "preview.localhost".to_string())
         .clone();
+    let from_bucket = args.live || args.version_id.is_some() || args.preview.is_some();
+    // Only `--live` reads the deployed store, password record included; a directory or one
+    // fixed version has none to check against, so there the password is not asked for.
+    if !args.live && options.needs_password() {
+        ui.status(
+            "Open",
+            "the password (access.*) is checked only with --live, which reads the deployed record",
+        );
+        options.site = crate::edge::function::Access::Open;
+        options.previews = crate::edge::function::Access::Open;
+    }
     let code = render_full(&routing, &settings.precompress, redirect, &options)?;
     let headers = SecurityHeaders::from_settings(settings).pairs();
 
-    let from_bucket = args.live || args.version_id.is_some() || args.preview.is_some();
     let (origin, live, mut view) = if from_bucket {
         if let Some(v) = &args.version_id {
             validate_version_id(v).map_err(|e| anyhow::anyhow!(e))?;
