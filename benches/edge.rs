@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use cargo_cloudfront_host::edge::engine::Engine;
-use cargo_cloudfront_host::edge::function::{MAX_BYTES, render};
+use cargo_cloudfront_host::edge::function::{Access, EdgeOptions, MAX_BYTES, render, render_full};
 use serde_json::json;
 
 fn main() {
@@ -49,7 +49,59 @@ fn main() {
         per * 1e6,
         1.0 / per
     );
+    previews_and_password();
     through_the_local_edge(&code);
+}
+
+/// The function with every feature on (preview domain, password for site and previews): its
+/// size, and the time of the heaviest requests (two KVS reads and a SHA-256).
+fn previews_and_password() {
+    let options = EdgeOptions {
+        preview_domain: Some("preview.example.com".into()),
+        site: Access::Password,
+        previews: Access::Password,
+    };
+    let code = render_full("spa", &["wasm".to_string()], None, &options).expect("render");
+    println!(
+        "viewer-request.js with previews and passwords: {} bytes rendered (limit {MAX_BYTES})",
+        code.len()
+    );
+    let engine = Engine::new(&code).expect("engine");
+    let record =
+        cargo_cloudfront_host::release::previews::password_record("0123456789abcdef", "hunter2");
+    let store = json!({"live": "v1", "preview:pr-7": "v2", "password": record});
+    // base64("me:hunter2")
+    let auth = json!({"value": "Basic bWU6aHVudGVyMg=="});
+    let cases = [
+        (
+            "preview by cookie + password",
+            json!({"authorization": auth}),
+            json!({"cfh-preview": {"value": "pr-7"}}),
+        ),
+        (
+            "preview by host + password",
+            json!({"authorization": auth, "host": {"value": "pr-7.preview.example.com"}}),
+            json!({}),
+        ),
+        ("live + password", json!({"authorization": auth}), json!({})),
+    ];
+    for (label, headers, cookies) in cases {
+        let event = json!({"version": "1.0", "context": {}, "viewer": {"ip": "127.0.0.1"},
+            "request": {"method": "GET", "uri": "/some/route", "querystring": {},
+                        "cookies": cookies, "headers": headers}});
+        let out = engine.run(&event, &store).expect("warm-up");
+        assert!(out["uri"].is_string(), "{label}: {out}");
+        let n = 20_000;
+        let started = Instant::now();
+        for _ in 0..n {
+            engine.run(&event, &store).expect("run");
+        }
+        let per = started.elapsed().as_secs_f64() / n as f64;
+        println!(
+            "per request, {label}: {:.1} µs over {n} requests",
+            per * 1e6
+        );
+    }
 }
 
 /// Sequential keep-alive requests to an in-process local edge serving a directory.
@@ -72,6 +124,7 @@ fn through_the_local_edge(code: &str) {
                 root: std::fs::canonicalize(site.path()).unwrap(),
             },
             live: Live::Fixed(LOCAL_VERSION.into()),
+            preview_domain: None,
         },
         Box::new(|_| {}),
         Box::new(|_| {}),

@@ -1,7 +1,9 @@
 // cargo-cloudfront-host viewer-request function (runtime cloudfront-js-2.0).
-// Routes every request to the live version's folder, read from the KeyValueStore, and
-// content-hashed names to the shared _immutable/ area. Constants are filled in at deploy time.
+// Routes every request to the live version's folder (or a preview's), read from the
+// KeyValueStore, and content-hashed names to the shared _immutable/ area. Constants are filled
+// in at deploy time. At most two KVS reads per request, exact keys only.
 import cf from 'cloudfront';
+import crypto from 'crypto';
 
 const kvs = cf.kvs();
 const ROUTING = '__ROUTING__';
@@ -10,6 +12,15 @@ const LIVE_KEY = 'live';
 // Custom domains: requests for these hosts get a 301 to REDIRECT_TO (same path and query).
 const REDIRECT_TO = '__REDIRECT_TO__';
 const REDIRECT_FROM = '__REDIRECT_FROM__'.split(',').filter(function (e) { return e !== ''; });
+// Previews: <slug>.PREVIEW_DOMAIN, or the cookie /_preview/<slug> sets, reads 'preview:<slug>'.
+const PREVIEW_DOMAIN = '__PREVIEW_DOMAIN__';
+const PREVIEW_COOKIE = 'cfh-preview';
+const COOKIE_ATTRIBUTES = 'Secure; HttpOnly; SameSite=Lax; Path=/';
+// 'open' or 'password' (HTTP Basic, checked against PASSWORD_KEY: '<salt>:<sha256 hex>').
+const ACCESS_SITE = '__ACCESS_SITE__';
+const ACCESS_PREVIEWS = '__ACCESS_PREVIEWS__';
+const PASSWORD_KEY = 'password';
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 function respond(code, description, body, headers) {
   const h = headers || {};
@@ -61,6 +72,45 @@ function acceptsEncoding(header, name) {
   return false;
 }
 
+// The same rule as src/release/previews.rs: a DNS label of at most 40 characters.
+function isSlug(s) {
+  return s.length <= 40 && s !== 'off' && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(s);
+}
+
+// The password of a Basic Authorization header as hex of its bytes (so every engine hashes
+// the same ASCII), or null. Any user name is accepted.
+function basicPassword(header) {
+  if (!header || header.value.slice(0, 6).toLowerCase() !== 'basic ') return null;
+  const s = header.value.slice(6).trim();
+  let bits = 0;
+  let n = 0;
+  let hex = null;
+  for (let i = 0; i < s.length && s.charAt(i) !== '='; i++) {
+    const v = B64.indexOf(s.charAt(i));
+    if (v < 0) return null;
+    bits = ((bits << 6) | v) & 0xffff;
+    n += 6;
+    if (n >= 8) {
+      n -= 8;
+      const b = (bits >> n) & 255;
+      if (hex !== null) hex += (b < 16 ? '0' : '') + b.toString(16);
+      else if (b === 58) hex = '';
+    }
+  }
+  return hex;
+}
+
+function previewCookie(slug) {
+  return {
+    statusCode: 302,
+    statusDescription: 'Found',
+    headers: { location: { value: '/' }, 'cache-control': { value: 'no-store' } },
+    cookies: {
+      'cfh-preview': { value: slug, attributes: COOKIE_ATTRIBUTES + (slug === '' ? '; Max-Age=0' : '') },
+    },
+  };
+}
+
 function queryString(qs) {
   const out = [];
   for (const k in qs) {
@@ -76,8 +126,8 @@ function queryString(qs) {
 async function handler(event) {
   const request = event.request;
   const uri = request.uri;
-  if (REDIRECT_TO !== '' && request.headers.host &&
-      REDIRECT_FROM.indexOf(request.headers.host.value.toLowerCase()) >= 0) {
+  const host = request.headers.host ? request.headers.host.value.toLowerCase() : '';
+  if (REDIRECT_TO !== '' && REDIRECT_FROM.indexOf(host) >= 0) {
     return respond(301, 'Moved Permanently', '', {
       location: { value: 'https://' + REDIRECT_TO + uri + queryString(request.querystring) },
     });
@@ -92,14 +142,42 @@ async function handler(event) {
   if (path === '_cloudfront-host' || path.indexOf('_cloudfront-host/') === 0) {
     return respond(404, 'Not Found', 'Not found\n');
   }
+  let slug = '';
+  if (PREVIEW_DOMAIN !== '' && host.endsWith('.' + PREVIEW_DOMAIN)) {
+    slug = host.slice(0, host.length - PREVIEW_DOMAIN.length - 1);
+    if (!isSlug(slug)) return respond(404, 'Not Found', 'No such preview\n');
+  } else if (path.indexOf('_preview/') === 0) {
+    const name = path.slice(9);
+    if (name === 'off') return previewCookie('');
+    return isSlug(name) ? previewCookie(name) : respond(404, 'Not Found', 'No such preview\n');
+  } else if (request.cookies && request.cookies[PREVIEW_COOKIE] && isSlug(request.cookies[PREVIEW_COOKIE].value)) {
+    slug = request.cookies[PREVIEW_COOKIE].value;
+  }
+  // Before the cache: a cached page never reaches a viewer without the password.
+  if ((slug === '' ? ACCESS_SITE : ACCESS_PREVIEWS) === 'password') {
+    let stored;
+    try {
+      stored = await kvs.get(PASSWORD_KEY);
+    } catch (e) {
+      return respond(503, 'Service Unavailable', 'This site needs a password, and none is set.\n');
+    }
+    const salt = stored.slice(0, stored.indexOf(':') + 1);
+    const given = basicPassword(request.headers.authorization);
+    if (given === null || salt + crypto.createHash('sha256').update(salt + given).digest('hex') !== stored) {
+      return respond(401, 'Unauthorized', 'This site needs a password.\n', {
+        'www-authenticate': { value: 'Basic realm="' + (slug === '' ? 'site' : 'preview') + '", charset="UTF-8"' },
+      });
+    }
+  }
   let key;
   if (isContentHashed(path)) {
     key = '/_immutable/' + path;
   } else {
     let live;
     try {
-      live = await kvs.get(LIVE_KEY);
+      live = await kvs.get(slug === '' ? LIVE_KEY : 'preview:' + slug);
     } catch (e) {
+      if (slug !== '') return respond(404, 'Not Found', 'No preview named ' + slug + '; /_preview/off shows the live site.\n');
       return respond(503, 'Service Unavailable', 'The site is being deployed; try again in a moment.\n');
     }
     const last = path.slice(path.lastIndexOf('/') + 1);

@@ -107,7 +107,7 @@ pub enum Command {
 
     /// Upload a built site as a new version and make it live atomically
     #[command(
-        after_help = "Examples:\n  cargo cloudfront-host publish\n  cargo cloudfront-host publish --dir dist --version v1.2.0\n  cargo cloudfront-host publish --no-switch   # upload only; go live later with rollback ID\n\n\
+        after_help = "Examples:\n  cargo cloudfront-host publish\n  cargo cloudfront-host publish --dir dist --version v1.2.0\n  cargo cloudfront-host publish --no-switch   # upload only; go live later with rollback ID\n  cargo cloudfront-host publish --preview     # as the preview of this branch or pull request\n  cargo cloudfront-host publish --preview pr-42 --format json | jq -r .preview.url\n\n\
                             The version id defaults to the commit (plus -dirty and a timestamp for uncommitted changes)."
     )]
     Publish(PublishArgs),
@@ -117,6 +117,22 @@ pub enum Command {
         after_help = "Examples:\n  cargo cloudfront-host versions\n  cargo cloudfront-host versions --format json | jq .live"
     )]
     Versions,
+
+    /// List preview deployments, or delete or prune them
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host previews\n  cargo cloudfront-host previews --format json | jq -r '.previews[].url'\n  cargo cloudfront-host previews delete pr-42\n  cargo cloudfront-host previews prune          # remove every expired preview\n\n\
+                      A preview is published with `publish --preview [NAME]` and expires `previews.expire_after`\n\
+                      (default 7 days) after its last publish. Deleting one leaves its version to retention."
+    )]
+    Previews(PreviewsArgs),
+
+    /// Make a preview's version live, without rebuilding or uploading
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host promote pr-42\n  cargo cloudfront-host promote main --format json\n\n\
+                      The same compare-and-swap of the live pointer as rollback: if someone else changed what is\n\
+                      live in the meantime, nothing is overwritten. The preview itself stays."
+    )]
+    Promote(PromoteArgs),
 
     /// Make an earlier version live again, instantly
     #[command(
@@ -156,12 +172,13 @@ pub enum Command {
 
     /// Serve the site locally through the same edge function, headers and routing as CloudFront
     #[command(
-        after_help = "Examples:\n  cargo cloudfront-host serve                       # the built site (build.output_dir)\n  cargo cloudfront-host serve --dir dist --port 0   # any free port; the URL is printed\n  cargo cloudfront-host serve --live                # the live version, from the bucket\n  cargo cloudfront-host serve --version 1a2b3c4d5e6f\n  cargo cloudfront-host serve --host                # reachable from other machines (0.0.0.0)\n\n\
+        after_help = "Examples:\n  cargo cloudfront-host serve                       # the built site (build.output_dir)\n  cargo cloudfront-host serve --dir dist --port 0   # any free port; the URL is printed\n  cargo cloudfront-host serve --live                # the live version, from the bucket\n  cargo cloudfront-host serve --version 1a2b3c4d5e6f\n  cargo cloudfront-host serve --preview pr-42       # one preview, as if it were live\n  cargo cloudfront-host serve --host                # reachable from other machines (0.0.0.0)\n\n\
                       Each request runs the site's viewer-request function (cf-functions/viewer-request.js with\n\
                       the constants deploy gives it) in an embedded JavaScript engine, then answers from the\n\
                       rewritten path with the distribution's Content-Type, Cache-Control, Content-Encoding and\n\
                       security headers. Prints the URL, then one line per request: method, path, rewritten\n\
-                      path, status. Ctrl-C stops it."
+                      path, status. Ctrl-C stops it. Previews are routed as at the edge: /_preview/NAME sets the\n\
+                      preview cookie (/_preview/off clears it), and http://NAME.preview.localhost:PORT/ serves one."
     )]
     Serve(ServeArgs),
 }
@@ -240,6 +257,37 @@ pub struct PublishArgs {
     /// Upload and record the version, but leave the live version as it is
     #[arg(long)]
     pub no_switch: bool,
+
+    /// Publish as the preview NAME instead of going live (default NAME: `pr-<number>` on a
+    /// GitHub pull request, else the branch)
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "", conflicts_with = "no_switch")]
+    pub preview: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PreviewsArgs {
+    #[command(subcommand)]
+    pub action: Option<PreviewsAction>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum PreviewsAction {
+    /// List the previews (the default)
+    List,
+    /// Remove a preview (its version stays until retention removes it)
+    Delete {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Remove every expired preview
+    Prune,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PromoteArgs {
+    /// The preview whose version goes live
+    #[arg(value_name = "NAME")]
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -334,8 +382,12 @@ pub struct ServeArgs {
     pub live: bool,
 
     /// Serve this published version from the bucket, as if it were live
-    #[arg(long = "version", value_name = "ID")]
+    #[arg(long = "version", value_name = "ID", conflicts_with = "preview")]
     pub version_id: Option<String>,
+
+    /// Serve this preview's version from the bucket, as if it were live
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["live", "dir"])]
+    pub preview: Option<String>,
 
     /// Port to listen on; 0 picks a free one
     #[arg(long, value_name = "PORT", default_value_t = 8080)]

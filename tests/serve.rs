@@ -150,6 +150,15 @@ impl Deployed {
     fn serve(&self, args: &[&str]) -> Serve {
         Serve::start(&self.dir, self.env(), args)
     }
+
+    fn cli(&self, args: &[&str]) {
+        support::cli()
+            .current_dir(&self.dir)
+            .env("CARGO_CLOUDFRONT_HOST_NAME", &self.name)
+            .args(args)
+            .assert()
+            .success();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -711,4 +720,47 @@ fn help_has_examples() {
         .success()
         .stdout(predicates::str::contains("Examples:"))
         .stdout(predicates::str::contains("serve --live"));
+}
+
+/// Previews in a real browser through the local edge: `/_preview/<slug>` sets the cookie and
+/// the real app (at its real, absolute asset paths) runs as that preview; `/_preview/off`
+/// clears it and the live site comes back.
+#[tokio::test]
+async fn a_browser_switches_to_a_preview_and_back_with_the_cookie() {
+    let d = deployed().await;
+    d.publish("v1");
+    set_dist(&d.dir, &builds()[1]);
+    d.cli(&["publish", "--preview", "edition-two", "--version", "v2"]);
+    // A preview whose page (build 2) goes straight to /_preview/off: if the cookie were not
+    // cleared, the browser would stay on build 2.
+    let bounce = tempfile::tempdir().unwrap();
+    support::copy_dir_to(&builds()[1], bounce.path());
+    let index = std::fs::read_to_string(bounce.path().join("index.html")).unwrap();
+    std::fs::write(
+        bounce.path().join("index.html"),
+        index.replacen(
+            "<head>",
+            "<head>\n<meta http-equiv=\"refresh\" content=\"0; url=/_preview/off\">",
+            1,
+        ),
+    )
+    .unwrap();
+    set_dist(&d.dir, bounce.path());
+    d.cli(&["publish", "--preview", "bounce", "--version", "v2-bounce"]);
+
+    let serve = d.serve(&["--live"]);
+    assert_page_runs_the_wasm(&format!("{}/", serve.url), 1);
+    assert_page_runs_the_wasm(&format!("{}/_preview/edition-two", serve.url), 2);
+    assert_page_runs_the_wasm(&format!("{}/_preview/bounce", serve.url), 1);
+    let log = serve.log();
+    assert!(
+        log.contains("GET /_preview/edition-two -> (answered by the function) 302"),
+        "{log}"
+    );
+    assert!(log.contains("GET / -> /v2/index.html 200"), "{log}");
+    assert!(log.contains("GET / -> /v2-bounce/index.html 200"), "{log}");
+    assert!(
+        log.contains("GET /_preview/off -> (answered by the function) 302"),
+        "{log}"
+    );
 }

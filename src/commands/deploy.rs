@@ -78,6 +78,8 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
     };
     let spec = pipeline_spec(&project, ui)?;
     let (aws, account, names) = super::connect(&project).await?;
+    // Settled before anything changes: a missing password stops the deploy here.
+    let password = password_to_store(&project, &aws, &names, ui).await?;
     let mut stack = Stack::new(&aws, &names, &project.settings, &account);
     stack.options.force = args.force;
     stack.pipeline = spec.clone();
@@ -115,6 +117,19 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
         // Nothing changed: the IDs come from a read-only pass.
         stack.converge(Mode::Plan, &|_| {}).await?;
     }
+    if let Some(password) = &password {
+        let arn = stack
+            .ids
+            .kvs_arn
+            .clone()
+            .context("the KeyValueStore was not found after deploying it")?;
+        if crate::release::previews::store_password(&aws.kvs(), &arn, password).await? {
+            ui.status(
+                "Stored",
+                "the site password (salted SHA-256) in the KeyValueStore",
+            );
+        }
+    }
     stack.wait_deployed(&wait).await?;
     // The spinner clears itself when the last handle goes.
     stack.options.on_wait = None;
@@ -151,7 +166,13 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
         _ => None,
     };
     let domain_urls: Vec<String> = match (&stack.domains, &stack.ids.certificate_arn) {
-        (Some(d), Some(_)) => d.names.iter().map(|n| format!("https://{n}/")).collect(),
+        // The previews' wildcard is not a URL anyone can open.
+        (Some(d), Some(_)) => d
+            .names
+            .iter()
+            .filter(|n| !n.starts_with("*."))
+            .map(|n| format!("https://{n}/"))
+            .collect(),
         (Some(d), None) => {
             ui.warn(format_args!(
                 "{} is not served yet: its certificate is waiting for DNS validation; run `deploy` again once the records exist",
@@ -314,4 +335,51 @@ fn build(project: &Project, ui: &Ui) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// With `access.site` or `access.previews` = "password": the password to store, from
+/// CLOUDFRONT_HOST_PASSWORD or a prompt. `None` when none is needed, or when one is stored
+/// and no new one was given (the stored one stays).
+async fn password_to_store(
+    project: &Project,
+    aws: &crate::aws::Aws,
+    names: &crate::names::Names,
+    ui: &Ui,
+) -> anyhow::Result<Option<String>> {
+    let options = crate::edge::function::EdgeOptions::from_settings(&project.settings);
+    if !options.needs_password() {
+        return Ok(None);
+    }
+    if let Some(p) = std::env::var("CLOUDFRONT_HOST_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
+        return Ok(Some(p));
+    }
+    let existing = aws
+        .cloudfront()
+        .describe_key_value_store()
+        .name(names.kvs())
+        .send()
+        .await
+        .ok()
+        .and_then(|d| d.key_value_store().map(|k| k.arn().to_string()));
+    if let Some(arn) = existing
+        && crate::release::previews::stored_password(&aws.kvs(), &arn)
+            .await?
+            .is_some()
+    {
+        return Ok(None);
+    }
+    if !ui.interactive {
+        anyhow::bail!(
+            "access.site or access.previews is \"password\" and no password is stored yet: set CLOUDFRONT_HOST_PASSWORD (deploy stores only a salted hash of it)"
+        );
+    }
+    let password = dialoguer::Password::new()
+        .with_prompt("Password for the site (visitors type it in the browser)")
+        .with_confirmation("Again", "the two entries differ")
+        .interact()
+        .context("could not read the password")?;
+    Ok(Some(password))
 }

@@ -5,6 +5,8 @@ pub mod delete;
 pub mod deploy;
 pub mod init;
 pub mod plan;
+pub mod previews;
+pub mod promote;
 pub mod publish;
 pub mod rollback;
 pub mod serve;
@@ -25,6 +27,8 @@ pub async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<()> {
         Command::Publish(args) => publish::run(&cli.global, args, ui).await,
         Command::Versions => versions::run(&cli.global, ui).await,
         Command::Rollback(args) => rollback::run(&cli.global, args, ui).await,
+        Command::Previews(args) => previews::run(&cli.global, args, ui).await,
+        Command::Promote(args) => promote::run(&cli.global, args, ui).await,
         Command::Init(args) => init::run(&cli.global, args, ui).await,
         Command::Buildspec(args) => buildspec::run(&cli.global, args, ui).await,
         Command::Status(args) => status::run(&cli.global, args, ui).await,

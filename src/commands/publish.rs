@@ -12,6 +12,9 @@ use crate::ui::Ui;
 
 pub async fn run(global: &GlobalArgs, args: &PublishArgs, ui: &Ui) -> anyhow::Result<()> {
     let project = Project::load(global, Vec::new(), Vec::new(), ui).await?;
+    if let Some(name) = &args.preview {
+        return run_preview(&project, args, name, ui).await;
+    }
     let dir = site_dir(&project, args.dir.as_deref())?;
     let version = match &args.version_id {
         Some(v) => {
@@ -211,4 +214,104 @@ fn left_out(list: &[(String, crate::release::scan::LeftOut)]) -> String {
         .map(|(w, n)| format!("{n} {}", w.describe()))
         .collect();
     format!(", {} left out ({})", list.len(), why.join(", "))
+}
+
+#[derive(serde::Serialize)]
+struct PreviewView<'a> {
+    #[serde(flatten)]
+    report: &'a crate::release::PublishReport,
+    preview: PreviewInfo,
+}
+
+#[derive(serde::Serialize)]
+struct PreviewInfo {
+    name: String,
+    version: String,
+    url: String,
+    created: String,
+    expires: String,
+    /// Expired previews this publish removed.
+    pruned: Vec<String>,
+}
+
+/// `publish --preview [NAME]`: the same upload as a live publish, then `preview:<slug>` points
+/// at the version; `live` is never touched.
+async fn run_preview(
+    project: &Project,
+    args: &PublishArgs,
+    requested: &str,
+    ui: &Ui,
+) -> anyhow::Result<()> {
+    use crate::release::previews;
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let name = if requested.is_empty() {
+        previews::default_name(&env, project.git.branch.as_deref())?
+    } else {
+        requested.to_string()
+    };
+    // Refused before anything is uploaded.
+    let slug = previews::slug(&name)?;
+    let dir = site_dir(project, args.dir.as_deref())?;
+    let version = args
+        .version_id
+        .clone()
+        .unwrap_or_else(|| default_version_id(&project.git));
+    let release = super::open_release(project, ui).await?;
+    let report = publish(project, &release, dir, version, false, ui).await?;
+    let git = GitInfo {
+        commit: project.git.commit.clone(),
+        branch: project.git.branch.clone(),
+        dirty: project.git.dirty,
+        repository: project.git.github.clone(),
+    };
+    let metadata = release
+        .set_preview(
+            &slug,
+            &report.version,
+            project.settings.previews.expire_after,
+            &git,
+        )
+        .await
+        .context("the version was uploaded, but the preview could not be pointed at it")?;
+    let pruned = release.prune_previews().await?;
+    if !pruned.is_empty() {
+        ui.status(
+            "Removed",
+            format_args!("{} expired preview(s): {}", pruned.len(), pruned.join(", ")),
+        );
+    }
+    let (domain, host) = release.preview_hosts(&project.settings).await;
+    let url = previews::url(&slug, domain.as_deref(), host.as_deref());
+    if let Err(e) = previews::github_outputs(&env, &slug, &report.version, &url, &metadata.expires)
+    {
+        ui.warn(format_args!(
+            "could not write the GitHub Actions step outputs: {e}"
+        ));
+    }
+    let text = format!(
+        "{}{:>12} {slug}: {url}\n{:>12} {} (expires {}); live is still {}\n",
+        render(&report, true)
+            .lines()
+            .next()
+            .map(|l| format!("{l}\n"))
+            .unwrap_or_default(),
+        "Preview",
+        "Version",
+        report.version,
+        metadata.expires,
+        report.live_before.as_deref().unwrap_or("nothing"),
+    );
+    let view = PreviewView {
+        report: &report,
+        preview: PreviewInfo {
+            name: slug,
+            version: report.version.clone(),
+            url,
+            created: metadata.created,
+            expires: metadata.expires,
+            pruned,
+        },
+    };
+    ui.result(text, &view);
+    Ok(())
 }

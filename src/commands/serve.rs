@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, ServeArgs};
-use crate::edge::function::render_with;
+use crate::edge::function::{EdgeOptions, render_full};
 use crate::edge::headers::SecurityHeaders;
 use crate::edge::server::{self, Edge, EdgeConfig, LOCAL_VERSION, Live, Notice, Origin, Served};
 use crate::release::manifest::validate_version_id;
@@ -41,16 +41,42 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> anyhow::Resu
         .map(crate::infra::domain::domains)
         .transpose()?;
     let redirect = domains.as_ref().and_then(|d| d.redirect.as_ref());
-    let code = render_with(&routing, &settings.precompress, redirect)?;
+    // Previews by host name work locally too: without `previews.domain`,
+    // `<slug>.preview.localhost` stands in for it.
+    let mut options = EdgeOptions::from_settings(settings);
+    let preview_domain = options
+        .preview_domain
+        .get_or_insert_with(|| "preview.localhost".to_string())
+        .clone();
+    let from_bucket = args.live || args.version_id.is_some() || args.preview.is_some();
+    // Only `--live` reads the deployed store, password record included; a directory or one
+    // fixed version has none to check against, so there the password is not asked for.
+    if !args.live && options.needs_password() {
+        ui.status(
+            "Open",
+            "the password (access.*) is checked only with --live, which reads the deployed record",
+        );
+        options.site = crate::edge::function::Access::Open;
+        options.previews = crate::edge::function::Access::Open;
+    }
+    let code = render_full(&routing, &settings.precompress, redirect, &options)?;
     let headers = SecurityHeaders::from_settings(settings).pairs();
 
-    let from_bucket = args.live || args.version_id.is_some();
     let (origin, live, mut view) = if from_bucket {
         if let Some(v) = &args.version_id {
             validate_version_id(v).map_err(|e| anyhow::anyhow!(e))?;
         }
+        let preview = args
+            .preview
+            .as_deref()
+            .map(crate::release::previews::slug)
+            .transpose()?;
         let release = super::open_release(&project, ui).await?;
-        if let Some(v) = &args.version_id {
+        let version_id = match &preview {
+            Some(name) => Some(release.preview_version(name).await?),
+            None => args.version_id.clone(),
+        };
+        if let Some(v) = &version_id {
             // Only a version with a manifest is complete; serving half a version would show
             // what no visitor can get.
             if release.manifest(v).await?.is_none() {
@@ -63,11 +89,15 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> anyhow::Resu
             target,
             ..
         } = release;
-        let (live, version) = match &args.version_id {
+        let (live, version) = match &version_id {
             Some(v) => {
+                let what = match &preview {
+                    Some(name) => format!("preview {name} (version {v})"),
+                    None => format!("version {v}"),
+                };
                 ui.status(
                     "Serving",
-                    format_args!("version {v} from s3://{}", target.bucket),
+                    format_args!("{what} from s3://{}", target.bucket),
                 );
                 (Live::Fixed(v.clone()), Some(v.clone()))
             }
@@ -95,7 +125,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> anyhow::Resu
             dir: None,
             bucket: Some(target.bucket.clone()),
             version,
-            follows_live: args.version_id.is_none(),
+            follows_live: version_id.is_none(),
             routing: routing.clone(),
         };
         let origin = Origin::Bucket {
@@ -183,6 +213,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> anyhow::Resu
             headers,
             origin,
             live,
+            preview_domain: Some(preview_domain),
         },
         log,
         notify,

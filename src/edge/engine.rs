@@ -1,6 +1,6 @@
 //! Runs the viewer-request function in QuickJS, the way CloudFront runs it: as a module that
 //! imports `cloudfront`, whose `kvs().get(key)` reads a store the caller provides (the same
-//! live pointer the distribution reads).
+//! keys the distribution reads), and `crypto`, whose `createHash('sha256')` is the sha2 crate.
 
 use rquickjs::loader::{BuiltinLoader, BuiltinResolver};
 use rquickjs::{CatchResultExt, Context, Function, Module, Persistent, Promise, Runtime, Value};
@@ -26,6 +26,47 @@ export default {
 };
 "#;
 
+/// The part of CloudFront's `crypto` module the function uses: `createHash('sha256')`,
+/// `update(string)` (UTF-8, as CloudFront encodes strings), `digest('hex' | 'base64')`.
+const CRYPTO_MODULE: &str = r#"
+export default {
+  createHash(algorithm) {
+    if (algorithm !== 'sha256') {
+      throw new Error('crypto.createHash: only sha256 is emulated locally, not ' + algorithm);
+    }
+    let data = '';
+    const hash = {
+      update(s) {
+        data += String(s);
+        return hash;
+      },
+      digest(encoding) {
+        return globalThis.__cfhSha256(data, encoding === undefined ? 'hex' : String(encoding));
+      },
+    };
+    return hash;
+  },
+};
+"#;
+
+/// SHA-256 of `data` (UTF-8) as `hex` or `base64`.
+fn sha256(data: String, encoding: String) -> rquickjs::Result<String> {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(data.as_bytes());
+    match encoding.as_str() {
+        "hex" => Ok(hex::encode(digest)),
+        "base64" => {
+            use base64::Engine as _;
+            Ok(base64::engine::general_purpose::STANDARD.encode(digest))
+        }
+        other => Err(rquickjs::Error::new_from_js_message(
+            "string",
+            "digest",
+            format!("hash.digest: encoding {other:?} is not emulated locally (hex, base64)"),
+        )),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("the viewer-request function failed in QuickJS: {0}")]
@@ -45,10 +86,23 @@ impl Engine {
         let js = |e: rquickjs::Error| EngineError::Js(e.to_string());
         let runtime = Runtime::new().map_err(js)?;
         runtime.set_loader(
-            BuiltinResolver::default().with_module("cloudfront"),
-            BuiltinLoader::default().with_module("cloudfront", CLOUDFRONT_MODULE),
+            BuiltinResolver::default()
+                .with_module("cloudfront")
+                .with_module("crypto"),
+            BuiltinLoader::default()
+                .with_module("cloudfront", CLOUDFRONT_MODULE)
+                .with_module("crypto", CRYPTO_MODULE),
         );
         let context = Context::full(&runtime).map_err(js)?;
+        context.with(|ctx| -> Result<(), EngineError> {
+            let f = Function::new(ctx.clone(), sha256)
+                .catch(&ctx)
+                .map_err(|e| EngineError::Js(e.to_string()))?;
+            ctx.globals()
+                .set("__cfhSha256", f)
+                .catch(&ctx)
+                .map_err(|e| EngineError::Js(e.to_string()))
+        })?;
         // CloudFront calls the top-level `handler`; a module has to export it for us to reach it.
         let source = format!("{code}\nexport {{ handler }};\n");
         let handler = context.with(|ctx| -> Result<_, EngineError> {

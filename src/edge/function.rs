@@ -16,6 +16,62 @@ pub enum FunctionError {
     Host(String),
     #[error("the viewer-request function is {0} bytes, over CloudFront's 10 KB limit")]
     TooLarge(usize),
+    #[error("`previews.domain` {0:?} must be a lower-case ASCII (punycode) domain name")]
+    PreviewDomain(String),
+}
+
+/// Who may see the live site or the previews (`access.site`, `access.previews`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Access {
+    #[default]
+    Open,
+    /// HTTP Basic authentication against the salted hash under the KVS key `password`.
+    Password,
+}
+
+impl Access {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "open" => Some(Access::Open),
+            "password" => Some(Access::Password),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Open => "open",
+            Access::Password => "password",
+        }
+    }
+}
+
+/// Preview routing and access control, from the `previews.*` and `access.*` settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EdgeOptions {
+    /// `previews.domain`: `<slug>.<domain>` serves the preview `<slug>`.
+    pub preview_domain: Option<String>,
+    pub site: Access,
+    pub previews: Access,
+}
+
+impl EdgeOptions {
+    pub fn from_settings(settings: &crate::settings::Settings) -> Self {
+        EdgeOptions {
+            // Host headers arrive in lower-case ASCII: compare with the punycode form.
+            preview_domain: settings.previews.domain.as_ref().map(|d| {
+                let d = d.trim_end_matches('.');
+                idna::domain_to_ascii(d).unwrap_or_else(|_| d.to_ascii_lowercase())
+            }),
+            site: Access::parse(&settings.access.site).unwrap_or_default(),
+            previews: Access::parse(&settings.access.previews).unwrap_or_default(),
+        }
+    }
+
+    /// True when some visitor needs the password.
+    pub fn needs_password(&self) -> bool {
+        self.site == Access::Password || self.previews == Access::Password
+    }
 }
 
 /// Host names answered with a 301 to `to` (custom domains with `domain.redirect_to`).
@@ -37,6 +93,16 @@ pub fn render_with(
     precompressed: &[String],
     redirect: Option<&Redirect>,
 ) -> Result<String, FunctionError> {
+    render_full(routing, precompressed, redirect, &EdgeOptions::default())
+}
+
+/// [`render_with`], plus preview routing and access control.
+pub fn render_full(
+    routing: &str,
+    precompressed: &[String],
+    redirect: Option<&Redirect>,
+    options: &EdgeOptions,
+) -> Result<String, FunctionError> {
     if routing != "spa" && routing != "static" {
         return Err(FunctionError::Routing(routing.to_string()));
     }
@@ -56,6 +122,10 @@ pub fn render_with(
         }
         None => (String::new(), String::new()),
     };
+    let preview_domain = options.preview_domain.clone().unwrap_or_default();
+    if !preview_domain.is_empty() && !host_ok(&preview_domain) {
+        return Err(FunctionError::PreviewDomain(preview_domain));
+    }
     let mut extensions = Vec::with_capacity(precompressed.len());
     for ext in precompressed {
         let ext = ext.trim_start_matches('.').to_ascii_lowercase();
@@ -71,7 +141,13 @@ pub fn render_with(
             &format!("'{}'", extensions.join(",")),
         )
         .replace("'__REDIRECT_TO__'", &format!("'{to}'"))
-        .replace("'__REDIRECT_FROM__'", &format!("'{from}'"));
+        .replace("'__REDIRECT_FROM__'", &format!("'{from}'"))
+        .replace("'__PREVIEW_DOMAIN__'", &format!("'{preview_domain}'"))
+        .replace("'__ACCESS_SITE__'", &format!("'{}'", options.site.as_str()))
+        .replace(
+            "'__ACCESS_PREVIEWS__'",
+            &format!("'{}'", options.previews.as_str()),
+        );
     if code.len() > MAX_BYTES {
         return Err(FunctionError::TooLarge(code.len()));
     }
@@ -103,5 +179,29 @@ mod tests {
             to: "www.example.com".into(),
         };
         assert!(render_with("spa", &[], Some(&bad)).is_err());
+    }
+
+    #[test]
+    fn renders_preview_and_access_constants_within_the_limit() {
+        let options = EdgeOptions {
+            preview_domain: Some("preview.example.com".into()),
+            site: Access::Open,
+            previews: Access::Password,
+        };
+        let r = Redirect {
+            from: vec!["example.com".into(), "www.example.org".into()],
+            to: "www.example.com".into(),
+        };
+        let code = render_full("static", &["wasm".into()], Some(&r), &options).unwrap();
+        assert!(code.contains("const PREVIEW_DOMAIN = 'preview.example.com';"));
+        assert!(code.contains("const ACCESS_SITE = 'open';"));
+        assert!(code.contains("const ACCESS_PREVIEWS = 'password';"));
+        assert!(!code.contains("'__"), "every placeholder filled");
+        assert!(code.len() < MAX_BYTES, "{} bytes", code.len());
+        let bad = EdgeOptions {
+            preview_domain: Some("pre'view.example.com".into()),
+            ..EdgeOptions::default()
+        };
+        assert!(render_full("spa", &[], None, &bad).is_err());
     }
 }

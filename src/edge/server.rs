@@ -46,11 +46,14 @@ pub enum Origin {
 
 /// What the function's KeyValueStore holds.
 pub enum Live {
-    /// Always this version (a local directory, or `serve --version`).
+    /// Always this version (a local directory, or `serve --version` / `--preview`).
     Fixed(String),
-    /// The deployed live pointer, re-read at most every [`POINTER_TTL`].
+    /// The deployed store (live pointer, previews, password), re-read at most every
+    /// [`POINTER_TTL`].
     Pointer(LivePointer),
 }
+
+type Store = BTreeMap<String, String>;
 
 /// The edge's configuration.
 pub struct EdgeConfig {
@@ -64,6 +67,10 @@ pub struct EdgeConfig {
     pub headers: Vec<(String, String)>,
     pub origin: Origin,
     pub live: Live,
+    /// The domain the function routes previews by (`previews.domain`, locally
+    /// `preview.localhost` without one): a Host `<slug>.preview.<anything>` is taken as
+    /// `<slug>.<domain>`, so `http://<slug>.preview.localhost:8080/` reaches a preview.
+    pub preview_domain: Option<String>,
 }
 
 /// One answered request, for the caller's log.
@@ -102,7 +109,8 @@ pub struct Edge {
     headers: Vec<(HeaderName, HeaderValue)>,
     origin: Origin,
     live: Live,
-    pointer_cache: tokio::sync::Mutex<Option<(Instant, Option<String>)>>,
+    preview_domain: Option<String>,
+    pointer_cache: tokio::sync::Mutex<Option<(Instant, Store)>>,
     /// The last read of the pointer failed (reported once, not per request).
     pointer_failing: std::sync::atomic::AtomicBool,
     log: Log,
@@ -145,6 +153,7 @@ impl Edge {
             headers,
             origin: config.origin,
             live: config.live,
+            preview_domain: config.preview_domain,
             pointer_cache: tokio::sync::Mutex::new(None),
             pointer_failing: std::sync::atomic::AtomicBool::new(false),
             log,
@@ -155,20 +164,32 @@ impl Edge {
 
     /// The live version as the function will see it (`None`: nothing live, or unreadable).
     pub async fn live_version(&self) -> Option<String> {
+        self.store().await.and_then(|s| s.get(LIVE_KEY).cloned())
+    }
+
+    /// The KeyValueStore as the function will see it (`None`: unreadable).
+    async fn store(&self) -> Option<Store> {
         match &self.live {
-            Live::Fixed(v) => Some(v.clone()),
+            Live::Fixed(v) => Some(Store::from([(LIVE_KEY.to_string(), v.clone())])),
             Live::Pointer(pointer) => {
                 let mut cache = self.pointer_cache.lock().await;
-                if let Some((at, v)) = cache.as_ref()
+                if let Some((at, store)) = cache.as_ref()
                     && at.elapsed() < POINTER_TTL
                 {
-                    return v.clone();
+                    return Some(store.clone());
                 }
                 use std::sync::atomic::Ordering::Relaxed;
-                let read = match pointer.read().await {
-                    Ok(v) => {
+                // One listing instead of a read per key: the previews and the password come
+                // along with the live pointer.
+                let read = match crate::release::previews::list_keys(
+                    pointer.client(),
+                    pointer.arn(),
+                )
+                .await
+                {
+                    Ok(store) => {
                         self.pointer_failing.store(false, Relaxed);
-                        v
+                        store
                     }
                     Err(e) => {
                         if !self.pointer_failing.swap(true, Relaxed) {
@@ -178,17 +199,18 @@ impl Edge {
                         return None;
                     }
                 };
-                let before = cache.as_ref().map(|(_, v)| v.clone());
+                let before = cache.as_ref().map(|(_, s)| s.get(LIVE_KEY).cloned());
+                let now = read.get(LIVE_KEY).cloned();
                 if let Some(before) = before
-                    && before != read
+                    && before != now
                 {
                     (self.notify)(&Notice::LiveChanged {
                         from: before,
-                        to: read.clone(),
+                        to: now,
                     });
                 }
                 *cache = Some((Instant::now(), read.clone()));
-                read
+                Some(read)
             }
         }
     }
@@ -215,10 +237,14 @@ impl Edge {
         let n = self
             .requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let event = viewer_request_event(method, uri, headers, viewer, n);
-        let live = self.live_version().await;
-        let store = match &live {
-            Some(v) => json!({ LIVE_KEY: v }),
+        let mut event = viewer_request_event(method, uri, headers, viewer, n);
+        if let Some(host) = event["request"]["headers"]["host"]["value"].as_str()
+            && let Some(mapped) = self.preview_host(host)
+        {
+            event["request"]["headers"]["host"] = json!({ "value": mapped });
+        }
+        let store = match self.store().await {
+            Some(s) => json!(s),
             None => json!({}),
         };
         let result = match self.js.run(event, store).await {
@@ -243,11 +269,39 @@ impl Edge {
         };
         let rewritten = rewritten.to_string();
         let head = method == Method::HEAD;
+        // The version the function picked (live or a preview), for the `static` 404 page.
+        let version = rewritten
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .filter(|v| format!("{v}/") != IMMUTABLE_PREFIX)
+            .map(String::from);
+        let version = match version {
+            Some(v) => Some(v),
+            None => self.live_version().await,
+        };
         let response = match self.object_response(&rewritten, head).await {
             Some(r) => r,
-            None => self.not_found(live.as_deref(), head).await,
+            None => self.not_found(version.as_deref(), head).await,
         };
         (self.finish(response, method), Some(rewritten))
+    }
+
+    /// `<slug>.preview.<anything>[:port]` → `<slug>.<preview domain>`; `None` leaves the Host
+    /// as it is.
+    fn preview_host(&self, host: &str) -> Option<String> {
+        let domain = self.preview_domain.as_deref()?;
+        let host = host.to_ascii_lowercase();
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name.to_string(),
+            _ => host,
+        };
+        // CloudFront's Host carries no port; the function compares names only.
+        if name.ends_with(&format!(".{domain}")) {
+            return Some(name);
+        }
+        let (label, rest) = name.split_once('.')?;
+        (rest == "preview" || rest.starts_with("preview.")).then(|| format!("{label}.{domain}"))
     }
 
     /// The object at the rewritten URI, or `None` when there is none.
@@ -526,6 +580,25 @@ pub fn function_response(result: &Value) -> Response<Full<Bytes>> {
     };
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
+    // `cookies` become Set-Cookie headers: `name=value; attributes`, one per value.
+    if let Some(Value::Object(cookies)) = result.get("cookies") {
+        for (name, entry) in cookies {
+            let all = match entry.get("multiValue").and_then(Value::as_array) {
+                Some(all) => all.clone(),
+                None => vec![entry.clone()],
+            };
+            for c in all {
+                let value = c.get("value").and_then(Value::as_str).unwrap_or("");
+                let line = match c.get("attributes").and_then(Value::as_str) {
+                    Some(a) if !a.is_empty() => format!("{name}={value}; {a}"),
+                    _ => format!("{name}={value}"),
+                };
+                if let Ok(v) = HeaderValue::from_str(&line) {
+                    response.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+        }
+    }
     if let Some(Value::Object(headers)) = result.get("headers") {
         let h = response.headers_mut();
         for (name, entry) in headers {
@@ -786,6 +859,7 @@ mod tests {
                     root: std::fs::canonicalize(root).unwrap(),
                 },
                 live: Live::Fixed(LOCAL_VERSION.into()),
+                preview_domain: None,
             },
             Box::new(|_| {}),
             Box::new(|_| {}),

@@ -106,6 +106,33 @@ pub fn domains(settings: &DomainSettings) -> Result<Domains, InfraError> {
     })
 }
 
+/// With `previews.domain`: `*.<previews.domain>` joins the names (certificate, aliases, DNS),
+/// after the redirect is settled, so preview hosts are never redirected. Without
+/// `domain.name` the wildcard is the only name.
+pub fn with_previews(
+    domains: Option<Domains>,
+    preview_domain: Option<&str>,
+) -> Result<Option<Domains>, InfraError> {
+    let Some(raw) = preview_domain else {
+        return Ok(domains);
+    };
+    let wildcard = format!("*.{}", normalize("previews.domain", raw)?);
+    let mut domains = domains.unwrap_or(Domains {
+        names: Vec::new(),
+        redirect: None,
+        hosted_zone_id: None,
+    });
+    if !domains.names.contains(&wildcard) {
+        domains.names.push(wildcard);
+    }
+    Ok(Some(domains))
+}
+
+/// Route 53 lists a `*` in a record name as the octal escape `\052`.
+fn record_name(listed: &str) -> String {
+    listed.trim_end_matches('.').replace("\\052", "*")
+}
+
 /// True when a certificate name (possibly `*.parent`) covers `name`.
 pub fn covers(cert_name: &str, name: &str) -> bool {
     let cert_name = cert_name.trim_end_matches('.').to_ascii_lowercase();
@@ -602,7 +629,7 @@ async fn current(
         .await
         .map_err(|e| aws_err(format!("read the records of {name}"), &e))?;
     for set in out.resource_record_sets() {
-        if !set.name().trim_end_matches('.').eq_ignore_ascii_case(name) {
+        if !record_name(set.name()).eq_ignore_ascii_case(name) {
             continue;
         }
         // A CNAME at the name blocks A/AAAA records as surely as an A record does.

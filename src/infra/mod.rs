@@ -347,6 +347,10 @@ impl<'a> Stack<'a> {
             .as_ref()
             .map(domain::domains)
             .transpose()?;
+        self.domains = domain::with_previews(
+            self.domains.take(),
+            self.settings.previews.domain.as_deref(),
+        )?;
         Ok(())
     }
 

@@ -189,6 +189,7 @@ pub fn build_policy(s: &Scope) -> Value {
                 "Sid": "LivePointer",
                 "Effect": "Allow",
                 "Action": [
+                    "cloudfront-keyvaluestore:DeleteKey",
                     "cloudfront-keyvaluestore:DescribeKeyValueStore",
                     "cloudfront-keyvaluestore:GetKey",
                     "cloudfront-keyvaluestore:ListKeys",

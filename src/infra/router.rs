@@ -273,7 +273,13 @@ pub async fn converge_function(stack: &mut Stack<'_>, mode: Mode) -> Result<Chan
     let name = stack.names.function();
     let routing = stack.settings.routing_mode();
     let redirect = stack.domains.as_ref().and_then(|d| d.redirect.as_ref());
-    let code = crate::edge::function::render_with(routing, &stack.settings.precompress, redirect)?;
+    let options = crate::edge::function::EdgeOptions::from_settings(stack.settings);
+    let code = crate::edge::function::render_full(
+        routing,
+        &stack.settings.precompress,
+        redirect,
+        &options,
+    )?;
     let kvs_arn = stack.ids.kvs_arn.clone();
     let Some(actual) = read_function(stack, &name).await? else {
         if mode == Mode::Apply {

@@ -6,6 +6,7 @@ pub mod compress;
 pub mod hashed;
 pub mod manifest;
 pub mod pointer;
+pub mod previews;
 pub mod retention;
 pub mod scan;
 pub mod upload;

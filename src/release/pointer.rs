@@ -19,6 +19,15 @@ impl LivePointer {
         LivePointer { client, arn }
     }
 
+    /// The store's client, for the other keys (previews, the password).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn arn(&self) -> &str {
+        &self.arn
+    }
+
     /// The live version, if any.
     pub async fn read(&self) -> Result<Option<String>, ReleaseError> {
         self.read_key(LIVE_KEY).await

@@ -46,12 +46,15 @@ pub async fn apply(
                 .map_or(true, |age| age < settings.grace)
         })
     };
+    // Expired previews go now; the versions the others name stay.
+    let previewed = release.versions_kept_by_previews().await?;
     let mut report = RetentionReport::default();
     let mut doomed = Vec::new();
     for (index, m) in versions.iter().enumerate() {
         let keep = index < settings.keep
             || m.version == live
             || Some(m.version.as_str()) == previous
+            || previewed.contains(&m.version)
             || young(m.created_time());
         if keep {
             report.kept.push(m.version.clone());

@@ -316,6 +316,30 @@ pub const KEYS: &[KeyDef] = &[
         NoDefault,
         "Name every other name redirects to with a 301 (usually `domain.name`).",
     ),
+    key(
+        "previews.domain",
+        Kind::Hostname,
+        NoDefault,
+        "Domain for previews: `deploy` adds `*.<domain>` to the certificate, the distribution and Route 53, and `https://<name>.<domain>/` serves the preview `<name>`. Without it, `/_preview/<name>` on the site picks a preview by cookie.",
+    ),
+    key(
+        "previews.expire_after",
+        Kind::Duration,
+        Fixed("\"7days\""),
+        "A preview expires this long after its last publish; expired previews are removed by the next publish or `previews prune`.",
+    ),
+    key(
+        "access.site",
+        Kind::Enum(&["open", "password"]),
+        Fixed("\"open\""),
+        "`password`: the live site asks for HTTP Basic authentication (any user name, the password from `CLOUDFRONT_HOST_PASSWORD` at `deploy`), checked at the edge before the cache.",
+    ),
+    key(
+        "access.previews",
+        Kind::Enum(&["open", "password"]),
+        Fixed("\"open\""),
+        "`password`: previews ask for the password, as `access.site` does for the live site.",
+    ),
 ];
 
 /// The definition of `key`, if it is one.

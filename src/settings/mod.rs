@@ -363,6 +363,19 @@ impl Resolved {
                 },
             },
             domain,
+            previews: PreviewSettings {
+                domain: self.string("previews.domain"),
+                expire_after: match self.get("previews.expire_after") {
+                    Some(Value::Duration(d)) => *d,
+                    _ => Duration::from_secs(7 * 24 * 3600),
+                },
+            },
+            access: AccessSettings {
+                site: self.string("access.site").unwrap_or_else(|| "open".into()),
+                previews: self
+                    .string("access.previews")
+                    .unwrap_or_else(|| "open".into()),
+            },
         }
     }
 }
@@ -384,6 +397,8 @@ pub struct Settings {
     pub price_class: String,
     pub headers: HeaderSettings,
     pub domain: Option<DomainSettings>,
+    pub previews: PreviewSettings,
+    pub access: AccessSettings,
 }
 
 impl Settings {
@@ -447,6 +462,20 @@ pub struct HeaderSettings {
     pub cross_origin_isolation: bool,
     pub csp: Option<String>,
     pub custom: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreviewSettings {
+    pub domain: Option<String>,
+    #[serde(with = "humantime_serde_compat")]
+    pub expire_after: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessSettings {
+    /// `open` or `password`.
+    pub site: String,
+    pub previews: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

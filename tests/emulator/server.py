@@ -2765,6 +2765,8 @@ class EmulatorApp:
             return self.get_bucket_versioning(req)
         if req.sig_service == "s3" and req.method in ("PUT", "POST") and req.headers.get("If-None-Match"):
             return self.conditional_s3_write(req)
+        if protocol_of(req) == "route53" and req.method == "GET" and req.path.endswith("/rrset"):
+            return self.list_resource_record_sets(req)
         return None
 
     def perform(self, req: Req) -> Resp:
@@ -2789,6 +2791,14 @@ class EmulatorApp:
         and the write one step."""
         with S3_CONDITIONAL_LOCK:
             return self.passthrough_resp(req)
+
+    def list_resource_record_sets(self, req: Req) -> Resp:
+        """AWS lists a `*` in a record name as the octal escape `\\052` (Route 53 developer
+        guide, "DNS domain name format"); moto echoes the `*` it was given."""
+        status, headers, body = self.call_moto(req.environ)
+        if status < 300:
+            body = re.sub(rb"<Name>\*", rb"<Name>\\052", body)
+        return Resp(status, body, headers)
 
     def get_bucket_versioning(self, req: Req) -> Resp:
         """moto answers GetBucketVersioning of a versioned bucket with a

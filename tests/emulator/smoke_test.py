@@ -887,6 +887,18 @@ def test_bucket_versioning_wire_format() -> None:
     eq(s3.get_bucket_versioning(Bucket=bucket)["Status"], "Enabled", "boto3 reads it")
 
 
+def test_route53_wildcard_names() -> None:
+    r53 = client("route53")
+    zone = r53.create_hosted_zone(Name="wild.example.com", CallerReference=uuid.uuid4().hex)["HostedZone"]["Id"]
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+        "Action": "UPSERT", "ResourceRecordSet": {
+            "Name": "*.preview.wild.example.com", "Type": "A",
+            "AliasTarget": {"HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": "d1.cloudfront.net",
+                            "EvaluateTargetHealth": False}}}]})
+    names = [s["Name"] for s in r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]]
+    check("\\052.preview.wild.example.com." in names, f"a wildcard is listed as \\052: {names}")
+
+
 def test_acm_and_reset() -> None:
     acm = client("acm")
     arn = acm.request_certificate(DomainName="smoke.example.com", ValidationMethod="DNS")["CertificateArn"]
@@ -950,7 +962,7 @@ def test_policy_quotas() -> None:
 TESTS = [test_health, test_codeconnections, test_log_retention_values, test_kvs_data_plane, test_cache_policies, test_response_headers_policies, test_functions,
          test_distributions, test_connections, test_pipeline_state, test_codebuild, test_faults,
          test_fault_modes, test_s3_conditional_writes,
-         test_bucket_versioning_wire_format, test_request_log, test_policy_quotas, test_acm_and_reset]
+         test_bucket_versioning_wire_format, test_request_log, test_policy_quotas, test_route53_wildcard_names, test_acm_and_reset]
 
 
 def main() -> int:
