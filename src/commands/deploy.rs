@@ -72,10 +72,12 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
         Some(super::publish::site_dir(&project, args.dir.as_deref())?)
     };
     let spec = pipeline_spec(&project, ui)?;
+    let github = crate::infra::github::GithubSpec::of(&project.settings, &project.git)?;
     let (aws, account, names) = super::connect(&project).await?;
     let mut stack = Stack::new(&aws, &names, &project.settings, &account);
     stack.options.force = args.force;
     stack.pipeline = spec.clone();
+    stack.github = github.clone();
     let plan = stack.converge(Mode::Plan, &|_| {}).await?;
     show_plan(&plan, ui);
     let wait = super::wait_options(args.timeout, ui);
@@ -89,6 +91,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
         on_wait: wait.on_wait.clone(),
     };
     stack.pipeline = spec.clone();
+    stack.github = github.clone();
     let applied = if plan.is_empty() {
         ui.status("Unchanged", "every resource is up to date");
         plan

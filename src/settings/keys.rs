@@ -175,6 +175,12 @@ pub const KEYS: &[KeyDef] = &[
         "Glob filters: only pushes touching these paths trigger the pipeline.",
     ),
     key(
+        "ci.github",
+        Kind::Bool,
+        Fixed("false"),
+        "Let GitHub Actions publish this site: `deploy` adds the IAM OIDC provider for `token.actions.githubusercontent.com` (reused when the account has one) and roles that only this repository's `source.branch` (publish) and its pull requests (previews) can assume. `cargo cloudfront-host ci github` writes the workflow.",
+    ),
+    key(
         "pipeline.compute_type",
         Kind::Enum(&[
             "BUILD_GENERAL1_SMALL",

@@ -363,6 +363,9 @@ impl Resolved {
                 },
             },
             domain,
+            ci: CiSettings {
+                github: matches!(self.get("ci.github"), Some(Value::Bool(true))),
+            },
         }
     }
 }
@@ -384,6 +387,7 @@ pub struct Settings {
     pub price_class: String,
     pub headers: HeaderSettings,
     pub domain: Option<DomainSettings>,
+    pub ci: CiSettings,
 }
 
 impl Settings {
@@ -412,6 +416,13 @@ pub struct SourceSettings {
     pub branch: Option<String>,
     pub connection_arn: Option<String>,
     pub paths: Vec<String>,
+}
+
+/// Publishing from CI systems other than the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CiSettings {
+    /// `ci.github`: the OIDC provider and roles GitHub Actions assumes.
+    pub github: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
