@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use sha2::{Digest, Sha256};
 
 use crate::buildspec::TOOL_VERSION;
-use crate::detect::{shell_word, trunk_family};
 use crate::detect::versions::{DEFAULT_MDBOOK, DEFAULT_RUST, DEFAULT_TRUNK, DEFAULT_ZOLA};
+use crate::detect::{shell_word, trunk_family};
 
 /// Where the workflow goes, relative to the repository root.
 pub const PATH: &str = ".github/workflows/cloudfront-host.yml";
@@ -40,7 +40,9 @@ pub enum WorkflowError {
     Unsupported(String),
     #[error("the workflow needs `build.output_dir`: the directory to publish")]
     NoOutputDir,
-    #[error("the generated workflow is not valid YAML ({0}); a setting holds something it cannot carry")]
+    #[error(
+        "the generated workflow is not valid YAML ({0}); a setting holds something it cannot carry"
+    )]
     InvalidYaml(String),
 }
 
@@ -95,7 +97,10 @@ fn setup_steps(spec: &WorkflowSpec, out: &mut String, build: bool) {
             out.push_str("          targets: wasm32-unknown-unknown\n");
             out.push_str(&format!("      - uses: {RUST_CACHE}\n"));
             if let Some(dir) = spec.project_dir {
-                out.push_str(&format!("        with:\n          workspaces: {}\n", q(dir)));
+                out.push_str(&format!(
+                    "        with:\n          workspaces: {}\n",
+                    q(dir)
+                ));
             }
         }
         let mut pin = |crate_name: &str, tool_name: &str, version: &str| {
@@ -156,7 +161,10 @@ fn setup_steps(spec: &WorkflowSpec, out: &mut String, build: bool) {
 
 fn build_step(spec: &WorkflowSpec, out: &mut String) {
     if let Some(command) = spec.build_command {
-        out.push_str(&format!("      - name: Build\n        run: {}\n", q(command)));
+        out.push_str(&format!(
+            "      - name: Build\n        run: {}\n",
+            q(command)
+        ));
     }
 }
 
@@ -302,7 +310,9 @@ pub fn render(spec: &WorkflowSpec) -> Result<String, WorkflowError> {
             spec,
             &mut out,
             "preview",
-            &format!("github.event_name == 'pull_request' && github.event.action != 'closed' && {SAME_REPO}"),
+            &format!(
+                "github.event_name == 'pull_request' && github.event.action != 'closed' && {SAME_REPO}"
+            ),
             &["contents: read", "id-token: write", "pull-requests: write"],
             group,
             true,
@@ -328,7 +338,9 @@ pub fn render(spec: &WorkflowSpec) -> Result<String, WorkflowError> {
             spec,
             &mut out,
             "preview-cleanup",
-            &format!("github.event_name == 'pull_request' && github.event.action == 'closed' && {SAME_REPO}"),
+            &format!(
+                "github.event_name == 'pull_request' && github.event.action == 'closed' && {SAME_REPO}"
+            ),
             &["contents: read", "id-token: write", "pull-requests: write"],
             group,
             false,
@@ -421,7 +433,8 @@ mod tests {
             branch: "main",
             region: "eu-west-1",
             role_arn: "arn:aws:iam::123456789012:role/cfh-web-1234abcd-gh",
-            preview_role_arn: preview.then_some("arn:aws:iam::123456789012:role/cfh-web-1234abcd-gh-pr"),
+            preview_role_arn: preview
+                .then_some("arn:aws:iam::123456789012:role/cfh-web-1234abcd-gh-pr"),
         }
     }
 
@@ -438,15 +451,25 @@ mod tests {
 
     #[test]
     fn trunk_workflow_pins_tools_and_assumes_roles_only_to_publish() {
-        let t = tools(&[("rust", "1.85.0"), ("trunk", "0.21.14"), ("wasm-bindgen", "0.2.100")]);
+        let t = tools(&[
+            ("rust", "1.85.0"),
+            ("trunk", "0.21.14"),
+            ("wasm-bindgen", "0.2.100"),
+        ]);
         let text = render(&spec(&t, true)).unwrap();
         let doc = &YamlLoader::load_from_str(&text).unwrap()[0];
         assert_eq!(doc["on"]["push"]["branches"][0].as_str(), Some("main"));
-        assert_eq!(doc["env"]["TRUNK_TOOLS_WASM_BINDGEN"].as_str(), Some("0.2.100"));
+        assert_eq!(
+            doc["env"]["TRUNK_TOOLS_WASM_BINDGEN"].as_str(),
+            Some("0.2.100")
+        );
         let publish = steps(doc, "publish");
         let rust = step_using(&publish, RUST_TOOLCHAIN);
         assert_eq!(rust["with"]["toolchain"].as_str(), Some("1.85.0"));
-        assert_eq!(rust["with"]["targets"].as_str(), Some("wasm32-unknown-unknown"));
+        assert_eq!(
+            rust["with"]["targets"].as_str(),
+            Some("wasm32-unknown-unknown")
+        );
         assert_eq!(
             step_using(&publish, INSTALL_ACTION)["with"]["tool"].as_str(),
             Some("trunk@0.21.14,wasm-bindgen@0.2.100,cargo-binstall")
@@ -481,7 +504,12 @@ mod tests {
             comment["env"]["PREVIEW_URL"].as_str(),
             Some("${{ steps.preview.outputs.url }}")
         );
-        assert!(comment["with"]["script"].as_str().unwrap().contains(COMMENT_MARKER));
+        assert!(
+            comment["with"]["script"]
+                .as_str()
+                .unwrap()
+                .contains(COMMENT_MARKER)
+        );
         assert_eq!(
             doc["jobs"]["preview"]["permissions"]["pull-requests"].as_str(),
             Some("write")
@@ -490,7 +518,11 @@ mod tests {
         assert!(cleanup.iter().any(|s| s["run"].as_str()
             == Some("cargo cloudfront-host previews delete -p web \"pr-$PR_NUMBER\" --yes")));
         // Removing a preview builds nothing: no toolchain, no build tools.
-        assert!(cleanup.iter().all(|s| s["uses"].as_str() != Some(RUST_TOOLCHAIN)));
+        assert!(
+            cleanup
+                .iter()
+                .all(|s| s["uses"].as_str() != Some(RUST_TOOLCHAIN))
+        );
         assert!(cleanup.iter().all(|s| s["name"].as_str() != Some("Build")));
     }
 
@@ -510,11 +542,20 @@ mod tests {
         let mut s = spec(&t, false);
         s.framework = "dioxus";
         let text = render(&s).unwrap();
-        assert!(text.contains("cargo binstall --no-confirm --version =0.6.3 dioxus-cli"), "{text}");
-        assert!(text.contains("tool: \"wasm-bindgen@0.2.100,cargo-binstall\""), "{text}");
+        assert!(
+            text.contains("cargo binstall --no-confirm --version =0.6.3 dioxus-cli"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tool: \"wasm-bindgen@0.2.100,cargo-binstall\""),
+            "{text}"
+        );
         let t = tools(&[("trunk", ">=0.21, <0.23")]);
         let text = render(&spec(&t, false)).unwrap();
-        assert!(text.contains("cargo binstall --no-confirm --version '>=0.21, <0.23' trunk"), "{text}");
+        assert!(
+            text.contains("cargo binstall --no-confirm --version '>=0.21, <0.23' trunk"),
+            "{text}"
+        );
         assert!(text.contains("tool: \"cargo-binstall\""), "{text}");
     }
 
@@ -530,15 +571,27 @@ mod tests {
         let doc = &YamlLoader::load_from_str(&text).unwrap()[0];
         let publish = steps(doc, "publish");
         assert_eq!(
-            publish.iter().find(|s| s["name"].as_str() == Some("Build")).unwrap()["run"].as_str(),
+            publish
+                .iter()
+                .find(|s| s["name"].as_str() == Some("Build"))
+                .unwrap()["run"]
+                .as_str(),
             Some("echo 'a: b' # not a comment && trunk build --release")
         );
-        assert!(publish.last().unwrap()["run"].as_str().unwrap().contains("--dir 'my site/out'"));
+        assert!(
+            publish.last().unwrap()["run"]
+                .as_str()
+                .unwrap()
+                .contains("--dir 'my site/out'")
+        );
         assert_eq!(
             doc["jobs"]["publish"]["defaults"]["run"]["working-directory"].as_str(),
             Some("frontend")
         );
-        assert_eq!(doc["on"]["push"]["branches"][0].as_str(), Some("release/v1"));
+        assert_eq!(
+            doc["on"]["push"]["branches"][0].as_str(),
+            Some("release/v1")
+        );
     }
 
     #[test]

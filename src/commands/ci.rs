@@ -46,8 +46,8 @@ pub async fn github(global: &GlobalArgs, args: &CiGithubArgs, ui: &Ui) -> anyhow
     // setting is on yet (this command turns it on).
     let mut settings = project.settings.clone();
     settings.ci.github = true;
-    let spec = GithubSpec::of(&settings, &project.git)?
-        .context("ci.github could not be turned on")?;
+    let spec =
+        GithubSpec::of(&settings, &project.git)?.context("ci.github could not be turned on")?;
     let build = build_facts(&project, ui)?;
     let (_aws, account, names) = super::connect(&project).await?;
     let role = role_arn(&account, &names.github_role());
@@ -160,8 +160,7 @@ fn build_facts(project: &Project, ui: &Ui) -> anyhow::Result<BuildFacts> {
         .context("cannot generate a workflow");
     };
     let same = |d: &str| {
-        d == framework
-            || (crate::detect::trunk_family(d) && crate::detect::trunk_family(framework))
+        d == framework || (crate::detect::trunk_family(d) && crate::detect::trunk_family(framework))
     };
     let package_dir = project
         .workspace
@@ -223,6 +222,9 @@ fn enable_setting(project: &Project, ui: &Ui) -> anyhow::Result<bool> {
     .with_context(|| format!("cannot set ci.github in {}", manifest.display()))?;
     std::fs::write(&manifest, updated)
         .with_context(|| format!("could not write {}", manifest.display()))?;
-    ui.status("Set", format_args!("ci.github = true in {}", manifest.display()));
+    ui.status(
+        "Set",
+        format_args!("ci.github = true in {}", manifest.display()),
+    );
     Ok(true)
 }

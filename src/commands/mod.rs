@@ -31,9 +31,7 @@ pub async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<()> {
         Command::Status(args) => status::run(&cli.global, args, ui).await,
         Command::Upload => upload::run(&cli.global, ui).await,
         Command::Serve(args) => serve::run(&cli.global, args, ui).await,
-        Command::Ci(crate::cli::CiCommand::Github(args)) => {
-            ci::github(&cli.global, args, ui).await
-        }
+        Command::Ci(crate::cli::CiCommand::Github(args)) => ci::github(&cli.global, args, ui).await,
     }
 }
 

@@ -308,7 +308,12 @@ pub async fn converge_provider(stack: &mut Stack<'_>, mode: Mode) -> Result<Chan
                 .map_err(|e| aws_err("create the OIDC provider for GitHub Actions", &e))?;
             stack.github_ids.provider_owned = true;
         }
-        return Ok(Change::new(PROVIDER, PROVIDER_HOST, Action::Create, "does not exist"));
+        return Ok(Change::new(
+            PROVIDER,
+            PROVIDER_HOST,
+            Action::Create,
+            "does not exist",
+        ));
     };
     stack.github_ids.provider_owned = actual.owned;
     if actual.audiences.iter().any(|a| a == AUDIENCE) {
@@ -624,18 +629,12 @@ async fn destroy_role(
     Ok(Change::removed(resource, &name))
 }
 
-pub async fn destroy_publish_role(
-    stack: &mut Stack<'_>,
-    mode: Mode,
-) -> Result<Change, InfraError> {
+pub async fn destroy_publish_role(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let name = stack.names.github_role();
     destroy_role(stack, mode, PUBLISH_ROLE, name).await
 }
 
-pub async fn destroy_preview_role(
-    stack: &mut Stack<'_>,
-    mode: Mode,
-) -> Result<Change, InfraError> {
+pub async fn destroy_preview_role(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let name = stack.names.github_preview_role();
     destroy_role(stack, mode, PREVIEW_ROLE, name).await
 }
@@ -746,9 +745,11 @@ mod tests {
     #[test]
     fn url_encoded_documents_decode() {
         let doc = trust_policy("arn:x", "repo:a/b:pull_request");
-        let encoded: String =
-            percent_encoding::utf8_percent_encode(&doc.to_string(), percent_encoding::NON_ALPHANUMERIC)
-                .to_string();
+        let encoded: String = percent_encoding::utf8_percent_encode(
+            &doc.to_string(),
+            percent_encoding::NON_ALPHANUMERIC,
+        )
+        .to_string();
         assert_eq!(decode_policy(&encoded), Some(doc.clone()));
         assert_eq!(decode_policy(&doc.to_string()), Some(doc));
     }
