@@ -731,3 +731,67 @@ async fn a_provider_another_project_still_trusts_is_left_alone() {
     assert!(provider_exists(&account).await);
     assert!(role_exists(&account, &second.names.github_role()).await);
 }
+
+#[test]
+fn the_release_workflow_passes_actionlint_and_builds_the_archives_binstall_asks_for() {
+    let root = support::repo_root();
+    let text = std::fs::read_to_string(root.join(".github/workflows/release.yml")).unwrap();
+    lint(&text, "release.yml");
+
+    // Every target the release builds is an archive name binstall's pkg-url expands to.
+    let manifest: toml_edit::DocumentMut = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let binstall = &manifest["package"]["metadata"]["binstall"];
+    let doc = &yaml_rust2::YamlLoader::load_from_str(&text).unwrap()[0];
+    let targets: Vec<String> = doc["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap().to_string())
+        .collect();
+    for required in [
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "aarch64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+    ] {
+        assert!(
+            targets.iter().any(|t| t == required),
+            "{required}: {targets:?}"
+        );
+    }
+    for target in &targets {
+        let table = binstall["overrides"]
+            .get(target)
+            .and_then(|o| o.get("pkg-url"))
+            .unwrap_or(&binstall["pkg-url"]);
+        let url = table
+            .as_str()
+            .unwrap()
+            .replace("{ repo }", "R")
+            .replace("{ version }", "1.2.3")
+            .replace("{ name }", "cargo-cloudfront-host")
+            .replace("{ target }", target);
+        let archive = format!(
+            "cargo-cloudfront-host-v1.2.3-{target}.{}",
+            if target.contains("windows") {
+                "zip"
+            } else {
+                "tar.gz"
+            }
+        );
+        assert_eq!(
+            url,
+            format!("R/releases/download/v1.2.3/{archive}"),
+            "{target}"
+        );
+        // The release script names archives the same way.
+        assert!(text.contains("name=\"cargo-cloudfront-host-v${VERSION}-${TARGET}\""));
+    }
+    assert_eq!(
+        binstall["bin-dir"].as_str(),
+        Some("{ name }-v{ version }-{ target }/{ bin }{ binary-ext }")
+    );
+}
