@@ -262,13 +262,17 @@ pub fn render(spec: &WorkflowSpec) -> Result<String, WorkflowError> {
         return Err(WorkflowError::NoOutputDir);
     }
     let mut out = String::new();
+    let previews = if spec.preview_role_arn.is_some() {
+        "\n# Pull requests from this repository get a preview, removed when they close."
+    } else {
+        ""
+    };
     let _ = write!(
         out,
-        "# Publishes the site with cargo-cloudfront-host {TOOL_VERSION}: pushes to {branch} go live,\n\
-         # pull requests from this repository get a preview. Regenerate with\n\
-         # `cargo cloudfront-host ci github` rather than editing (an edited file is kept unless --force).\n\
-         # AWS access is through GitHub's OIDC token: no stored key. `cargo cloudfront-host deploy`\n\
-         # with `ci.github = true` creates the roles named below.\n\
+        "# Publishes the site with cargo-cloudfront-host {TOOL_VERSION}: pushes to {branch} go live.{previews}\n\
+         # Regenerate with `cargo cloudfront-host ci github` rather than editing (an edited file is\n\
+         # kept unless --force). AWS access is through GitHub's OIDC token, no stored key:\n\
+         # `cargo cloudfront-host deploy` with `ci.github = true` creates the roles named below.\n\
          name: cloudfront-host\n\n\
          on:\n  push:\n    branches: [{qbranch}]\n",
         branch = spec.branch,
@@ -534,6 +538,7 @@ mod tests {
         assert!(doc["on"]["pull_request"].is_badvalue());
         assert_eq!(doc["jobs"].as_hash().unwrap().len(), 1);
         assert!(!text.contains("pull-requests: write"));
+        assert!(!text.to_lowercase().contains("pull request"), "{text}");
     }
 
     #[test]

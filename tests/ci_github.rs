@@ -795,3 +795,31 @@ fn the_release_workflow_passes_actionlint_and_builds_the_archives_binstall_asks_
         Some("{ name }-v{ version }-{ target }/{ bin }{ binary-ext }")
     );
 }
+
+#[tokio::test]
+async fn turning_previews_off_removes_the_pull_request_role_only() {
+    let account = fresh_account().await;
+    let site = site(&account);
+    site.run(&account, &["deploy", "--no-publish"]);
+    assert!(role_exists(&account, &site.names.github_preview_role()).await);
+
+    let off = ["--set", "ci.github_previews=false"];
+    let plan = site.run(&account, &["plan", off[0], off[1]]);
+    assert!(
+        changes(&plan["changes"]).contains(&("github-preview-role".into(), "delete".into())),
+        "{plan}"
+    );
+    assert!(
+        role_exists(&account, &site.names.github_preview_role()).await,
+        "plan wrote nothing"
+    );
+    site.run(&account, &["deploy", "--no-publish", off[0], off[1]]);
+    assert!(!role_exists(&account, &site.names.github_preview_role()).await);
+    assert!(role_exists(&account, &site.names.github_role()).await);
+
+    // And the workflow then has no pull-request jobs, whatever this build supports.
+    let out = site.run(&account, &["ci", "github", "--dry-run", off[0], off[1]]);
+    assert!(out["preview_role_arn"].is_null(), "{out}");
+    assert!(!out["workflow"].as_str().unwrap().contains("pull_request"));
+    site.run(&account, &["delete", "--yes"]);
+}

@@ -51,9 +51,11 @@ pub async fn github(global: &GlobalArgs, args: &CiGithubArgs, ui: &Ui) -> anyhow
     let build = build_facts(&project, ui)?;
     let (_aws, account, names) = super::connect(&project).await?;
     let role = role_arn(&account, &names.github_role());
-    let previews = previews_supported();
+    let previews = spec.previews && previews_supported();
     let preview_role = previews.then(|| role_arn(&account, &names.github_preview_role()));
-    if !previews {
+    if !spec.previews {
+        ui.detail("ci.github_previews = false: no pull-request jobs");
+    } else if !previews {
         ui.warn("this version of cargo-cloudfront-host has no previews: the workflow publishes pushes only, without pull-request jobs");
     }
     let text = workflow::render(&WorkflowSpec {

@@ -39,6 +39,8 @@ pub struct GithubSpec {
     pub repository: String,
     /// The production branch: pushes to it publish live.
     pub branch: String,
+    /// Whether pull requests get a role of their own (`ci.github_previews`).
+    pub previews: bool,
 }
 
 impl GithubSpec {
@@ -95,7 +97,11 @@ impl GithubSpec {
                 "source.branch: `{branch}` is not a branch name GitHub can push"
             )));
         }
-        Ok(Some(GithubSpec { repository, branch }))
+        Ok(Some(GithubSpec {
+            repository,
+            branch,
+            previews: settings.ci.github_previews,
+        }))
     }
 
     /// The `sub` claim of a run on a push to the production branch.
@@ -557,10 +563,14 @@ pub async fn converge_publish_role(
     Ok(change)
 }
 
+/// The pull-request role, or (with `ci.github_previews = false`) its removal.
 pub async fn converge_preview_role(
     stack: &mut Stack<'_>,
     mode: Mode,
 ) -> Result<Change, InfraError> {
+    if !spec(stack)?.previews {
+        return destroy_preview_role(stack, mode).await;
+    }
     let subject = spec(stack)?.pull_request_subject();
     let trust = trust_policy(&provider_arn(&stack.account), &subject);
     let policy = permissions_policy(&stack.names.bucket(), &kvs_arn(stack), false);
@@ -647,6 +657,7 @@ mod tests {
         GithubSpec {
             repository: "octo/site".into(),
             branch: "main".into(),
+            previews: true,
         }
     }
 

@@ -365,6 +365,10 @@ impl Resolved {
             domain,
             ci: CiSettings {
                 github: matches!(self.get("ci.github"), Some(Value::Bool(true))),
+                github_previews: !matches!(
+                    self.get("ci.github_previews"),
+                    Some(Value::Bool(false))
+                ),
             },
         }
     }
@@ -423,6 +427,8 @@ pub struct SourceSettings {
 pub struct CiSettings {
     /// `ci.github`: the OIDC provider and roles GitHub Actions assumes.
     pub github: bool,
+    /// `ci.github_previews`: the pull-request role and preview jobs.
+    pub github_previews: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
