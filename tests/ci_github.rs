@@ -823,3 +823,32 @@ async fn turning_previews_off_removes_the_pull_request_role_only() {
     assert!(!out["workflow"].as_str().unwrap().contains("pull_request"));
     site.run(&account, &["delete", "--yes"]);
 }
+
+#[tokio::test]
+async fn a_provider_without_the_sts_audience_stops_deploy_before_any_change() {
+    let account = fresh_account().await;
+    account
+        .aws
+        .iam()
+        .create_open_id_connect_provider()
+        .url(format!("https://{PROVIDER_HOST}"))
+        .client_id_list("some-other-audience")
+        .send()
+        .await
+        .unwrap();
+    let site = site(&account);
+    let since = support::last_request_seq(&account.key);
+    let out = support::cli_with_key(&account.key)
+        .current_dir(&site.dir)
+        .args(["deploy", "--no-publish"])
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("add-client-id-to-open-id-connect-provider")
+            && stderr.contains("sts.amazonaws.com"),
+        "{stderr}"
+    );
+    let writes = support::write_calls(&account.key, since);
+    assert!(writes.is_empty(), "refused after writing: {writes:?}");
+}

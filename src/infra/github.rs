@@ -325,32 +325,14 @@ pub async fn converge_provider(stack: &mut Stack<'_>, mode: Mode) -> Result<Chan
     if actual.audiences.iter().any(|a| a == AUDIENCE) {
         return Ok(Change::none(PROVIDER, PROVIDER_HOST));
     }
-    if !actual.owned {
-        return Err(InfraError::Other(format!(
-            "the account's OIDC provider {arn} does not list the audience {AUDIENCE}, so \
-             GitHub Actions could not assume a role through it. It was not created by this \
-             project, so it is left as it is: add the audience yourself \
-             (aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn \
-             {arn} --client-id {AUDIENCE}) and deploy again"
-        )));
-    }
-    if mode == Mode::Apply {
-        stack
-            .aws
-            .iam()
-            .add_client_id_to_open_id_connect_provider()
-            .open_id_connect_provider_arn(&arn)
-            .client_id(AUDIENCE)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("add the audience {AUDIENCE} to {arn}"), &e))?;
-    }
-    Ok(Change::new(
-        PROVIDER,
-        PROVIDER_HOST,
-        Action::Update,
-        format!("audience {AUDIENCE} missing"),
-    ))
+    // Adding an audience changes what the provider accepts for every role that trusts it:
+    // that is for its owner to decide, even when the owner is this project's earlier self.
+    Err(InfraError::Other(format!(
+        "the account's OIDC provider {arn} does not list the audience {AUDIENCE}, so GitHub \
+         Actions could not assume a role through it; nothing was changed. Add the audience \
+         (aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn \
+         {arn} --client-id {AUDIENCE}) and deploy again"
+    )))
 }
 
 /// Removes the provider only when this project created it and no other role trusts it.
