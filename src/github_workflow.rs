@@ -332,9 +332,7 @@ pub fn render(spec: &WorkflowSpec) -> Result<String, WorkflowError> {
         comment_step(
             &mut out,
             "${{ steps.preview.outputs.url }}",
-            &format!(
-                "`${{marker}}\\nPreview: ${{process.env.PREVIEW_URL}}\\n\\nBuilt from ${{context.payload.pull_request.head.sha}}; removed when this pull request closes.`"
-            ),
+            "`${marker}\\nPreview: ${process.env.PREVIEW_URL}\\n\\nBuilt from ${context.payload.pull_request.head.sha}; removed when this pull request closes.`",
         );
 
         out.push('\n');
