@@ -85,7 +85,9 @@ pub enum Command {
                       policies, the KeyValueStore holding the live version, the viewer-request function and the\n\
                       CloudFront distribution. Re-running with nothing changed changes nothing.\n\
                       With source.kind = \"github\" or \"s3\" also the build pipeline (IAM roles, artifact bucket,\n\
-                      log group, CodeBuild project, CodePipeline, GitHub connection) and starts its first run."
+                      log group, CodeBuild project, CodePipeline, GitHub connection) and starts its first run.\n\
+                      With ci.github = true (see `ci github`) also the IAM OIDC provider for GitHub Actions (reused when\n\
+                      the account has one) and the roles the workflow assumes."
     )]
     Deploy(DeployArgs),
 
