@@ -85,7 +85,9 @@ pub enum Command {
                       policies, the KeyValueStore holding the live version, the viewer-request function and the\n\
                       CloudFront distribution. Re-running with nothing changed changes nothing.\n\
                       With source.kind = \"github\" or \"s3\" also the build pipeline (IAM roles, artifact bucket,\n\
-                      log group, CodeBuild project, CodePipeline, GitHub connection) and starts its first run."
+                      log group, CodeBuild project, CodePipeline, GitHub connection) and starts its first run.\n\
+                      With ci.github = true (see `ci github`) also the IAM OIDC provider for GitHub Actions (reused when\n\
+                      the account has one) and the roles the workflow assumes."
     )]
     Deploy(DeployArgs),
 
@@ -181,6 +183,39 @@ pub enum Command {
                       preview cookie (/_preview/off clears it), and http://NAME.preview.localhost:PORT/ serves one."
     )]
     Serve(ServeArgs),
+
+    /// Set up a CI system to publish the site (GitHub Actions)
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  cargo cloudfront-host ci github             # write .github/workflows/cloudfront-host.yml, set ci.github = true\n  cargo cloudfront-host ci github --dry-run   # print the workflow, write nothing\n  cargo cloudfront-host deploy                # then: the OIDC provider and the roles the workflow assumes"
+    )]
+    Ci(CiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Write the GitHub Actions workflow: publish on pushes, previews for pull requests
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host ci github\n  cargo cloudfront-host ci github --dry-run\n  cargo cloudfront-host ci github --force      # replace a workflow you edited\n  cargo cloudfront-host ci github --format json | jq -r .role_arn\n\n\
+                      Writes .github/workflows/cloudfront-host.yml at the repository root and sets ci.github = true in\n\
+                      [package.metadata.cloudfront]. Pushes to the production branch (source.branch, else the checked-out\n\
+                      branch) build with the detected stack and `publish`; pull requests from this repository publish a\n\
+                      preview and keep one comment with its URL; closing one removes its preview. Access to AWS is\n\
+                      through GitHub's OIDC token and the roles `deploy` creates: no stored key. The role ARNs and the\n\
+                      region are written into the workflow (they are not secrets). A file you edited is kept unless --force."
+    )]
+    Github(CiGithubArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CiGithubArgs {
+    /// Print the workflow and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Replace the workflow even when it was edited since this tool wrote it
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod detect;
 pub mod edge;
+pub mod github_workflow;
 pub mod infra;
 pub mod names;
 pub mod project;

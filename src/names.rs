@@ -173,6 +173,14 @@ impl Names {
     pub fn pipeline_role(&self) -> String {
         self.make(&IAM_ROLE, "pipeline")
     }
+    /// The role GitHub Actions assumes on pushes to the production branch (`ci.github`).
+    pub fn github_role(&self) -> String {
+        self.make(&IAM_ROLE, "gh")
+    }
+    /// The role GitHub Actions assumes in pull requests (previews only).
+    pub fn github_preview_role(&self) -> String {
+        self.make(&IAM_ROLE, "gh-pr")
+    }
     pub fn connection(&self) -> String {
         self.make(&CONNECTION, "gh")
     }
@@ -243,6 +251,8 @@ mod tests {
             (n.codebuild_project(), &CODEBUILD),
             (n.build_role(), &IAM_ROLE),
             (n.pipeline_role(), &IAM_ROLE),
+            (n.github_role(), &IAM_ROLE),
+            (n.github_preview_role(), &IAM_ROLE),
             (n.connection(), &CONNECTION),
         ]
     }

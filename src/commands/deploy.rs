@@ -77,12 +77,14 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
         Some(super::publish::site_dir(&project, args.dir.as_deref())?)
     };
     let spec = pipeline_spec(&project, ui)?;
+    let github = crate::infra::github::GithubSpec::of(&project.settings, &project.git)?;
     let (aws, account, names) = super::connect(&project).await?;
     // Settled before anything changes: a missing password stops the deploy here.
     let password = password_to_store(&project, &aws, &names, ui).await?;
     let mut stack = Stack::new(&aws, &names, &project.settings, &account);
     stack.options.force = args.force;
     stack.pipeline = spec.clone();
+    stack.github = github.clone();
     let plan = stack.converge(Mode::Plan, &|_| {}).await?;
     show_plan(&plan, ui);
     let wait = super::wait_options(args.timeout, ui);
@@ -96,6 +98,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
         on_wait: wait.on_wait.clone(),
     };
     stack.pipeline = spec.clone();
+    stack.github = github.clone();
     let applied = if plan.is_empty() {
         ui.status("Unchanged", "every resource is up to date");
         plan

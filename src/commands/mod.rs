@@ -1,6 +1,7 @@
 //! One file per subcommand; each wires the library's boxes together and nothing more.
 
 pub mod buildspec;
+pub mod ci;
 pub mod delete;
 pub mod deploy;
 pub mod init;
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<()> {
         Command::Status(args) => status::run(&cli.global, args, ui).await,
         Command::Upload => upload::run(&cli.global, ui).await,
         Command::Serve(args) => serve::run(&cli.global, args, ui).await,
+        Command::Ci(crate::cli::CiCommand::Github(args)) => ci::github(&cli.global, args, ui).await,
     }
 }
 

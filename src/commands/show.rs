@@ -81,6 +81,8 @@ struct ProjectView {
     live: Option<String>,
     resources: Vec<ResourceView>,
     ids: crate::infra::Ids,
+    /// `ci.github`: the roles GitHub Actions assumes (publish, previews) and the provider.
+    github: Option<crate::infra::github::GithubIds>,
 }
 
 #[derive(Serialize)]
@@ -105,6 +107,7 @@ async fn show_project(project: &Project, ui: &Ui) -> anyhow::Result<()> {
     let names = project.names(&account);
     // The read-only half of `deploy`: every resource looked up, nothing changed.
     let mut stack = crate::infra::Stack::new(&aws, &names, &project.settings, &account);
+    stack.github = crate::infra::github::GithubSpec::of(&project.settings, &project.git)?;
     let plan = stack.converge(crate::infra::Mode::Plan, &|_| {}).await?;
     let live = match &stack.ids.kvs_arn {
         Some(arn) => {
@@ -147,6 +150,7 @@ async fn show_project(project: &Project, ui: &Ui) -> anyhow::Result<()> {
         live,
         resources,
         ids: stack.ids.clone(),
+        github: stack.github.is_some().then(|| stack.github_ids.clone()),
     };
     let mut text = String::new();
     let _ = writeln!(text, "project   {}", view.project);
@@ -171,6 +175,14 @@ async fn show_project(project: &Project, ui: &Ui) -> anyhow::Result<()> {
         "live      {}",
         view.live.as_deref().unwrap_or("(nothing published)")
     );
+    if let Some(gh) = &view.github {
+        for (label, arn) in [
+            ("github role", &gh.role_arn),
+            ("preview role", &gh.preview_role_arn),
+        ] {
+            let _ = writeln!(text, "{label:<12}  {}", arn.as_deref().unwrap_or("-"));
+        }
+    }
     let width = view
         .resources
         .iter()

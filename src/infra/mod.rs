@@ -9,6 +9,7 @@
 pub mod bucket;
 pub mod distribution;
 pub mod domain;
+pub mod github;
 pub mod pipeline;
 pub mod policies;
 pub mod router;
@@ -279,6 +280,9 @@ pub struct Stack<'a> {
     /// The pipeline's source and buildspec; `None` when `source.kind` is `local` (no pipeline).
     pub pipeline: Option<pipeline::PipelineSpec>,
     pub pipeline_ids: pipeline::PipelineIds,
+    /// The repository and branch GitHub Actions publishes from; `None` unless `ci.github`.
+    pub github: Option<github::GithubSpec>,
+    pub github_ids: github::GithubIds,
     /// Whether the bucket exists (state can only be read or written then).
     bucket_exists: bool,
 }
@@ -324,6 +328,8 @@ impl<'a> Stack<'a> {
             domains: None,
             pipeline: None,
             pipeline_ids: pipeline::PipelineIds::default(),
+            github: None,
+            github_ids: github::GithubIds::default(),
             bucket_exists: false,
         }
     }
@@ -404,6 +410,11 @@ impl<'a> Stack<'a> {
         if self.domains.is_some() {
             step!(domain::converge_dns(self, mode));
         }
+        if self.github.is_some() {
+            step!(github::converge_provider(self, mode));
+            step!(github::converge_publish_role(self, mode));
+            step!(github::converge_preview_role(self, mode));
+        }
         if self.pipeline.is_some() {
             step!(pipeline::converge_connection(self, mode));
             step!(pipeline::converge_artifact_bucket(self, mode));
@@ -467,6 +478,10 @@ impl<'a> Stack<'a> {
         optional_step!(pipeline::destroy_log_group(self, mode));
         optional_step!(pipeline::destroy_artifact_bucket(self, mode));
         optional_step!(pipeline::destroy_connection(self, mode));
+        // GitHub Actions' roles before the provider they trust.
+        optional_step!(github::destroy_preview_role(self, mode));
+        optional_step!(github::destroy_publish_role(self, mode));
+        optional_step!(github::destroy_provider(self, mode));
         if self.domains.is_some() {
             distribution::locate(self).await?;
             step!(domain::destroy_dns(self, mode));

@@ -203,6 +203,18 @@ pub const KEYS: &[KeyDef] = &[
         "Glob filters: only pushes touching these paths trigger the pipeline.",
     ),
     key(
+        "ci.github",
+        Kind::Bool,
+        Fixed("false"),
+        "Let GitHub Actions publish this site: `deploy` adds the IAM OIDC provider for `token.actions.githubusercontent.com` (reused when the account has one) and roles that only this repository's `source.branch` (publish) and its pull requests (previews) can assume. `cargo cloudfront-host ci github` writes the workflow.",
+    ),
+    key(
+        "ci.github_previews",
+        Kind::Bool,
+        Fixed("true"),
+        "With `ci.github`: also the pull-request role and the workflow's preview jobs. A pull request's workflow runs from its own branch, so anyone who can push a branch can use that role (see README, \"Deploy from GitHub Actions\"); `false` removes it.",
+    ),
+    key(
         "pipeline.compute_type",
         Kind::Enum(&[
             "BUILD_GENERAL1_SMALL",

@@ -376,6 +376,13 @@ impl Resolved {
                     .string("access.previews")
                     .unwrap_or_else(|| "open".into()),
             },
+            ci: CiSettings {
+                github: matches!(self.get("ci.github"), Some(Value::Bool(true))),
+                github_previews: !matches!(
+                    self.get("ci.github_previews"),
+                    Some(Value::Bool(false))
+                ),
+            },
         }
     }
 }
@@ -399,6 +406,7 @@ pub struct Settings {
     pub domain: Option<DomainSettings>,
     pub previews: PreviewSettings,
     pub access: AccessSettings,
+    pub ci: CiSettings,
 }
 
 impl Settings {
@@ -427,6 +435,15 @@ pub struct SourceSettings {
     pub branch: Option<String>,
     pub connection_arn: Option<String>,
     pub paths: Vec<String>,
+}
+
+/// Publishing from CI systems other than the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CiSettings {
+    /// `ci.github`: the OIDC provider and roles GitHub Actions assumes.
+    pub github: bool,
+    /// `ci.github_previews`: the pull-request role and preview jobs.
+    pub github_previews: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
