@@ -249,6 +249,42 @@ pub fn connection_service(arn: &str) -> &'static str {
     }
 }
 
+/// A policy document in a canonical form, so that two documents IAM treats alike compare
+/// equal: a lone string and a one-element list are the same, the order of actions, resources,
+/// principals and statements does not matter (IAM evaluates them as sets).
+pub fn canonical_policy(doc: &Value) -> Value {
+    fn as_sorted_list(v: &Value) -> Value {
+        let mut items: Vec<Value> = match v {
+            Value::Array(a) => a.iter().map(canonical_policy).collect(),
+            other => vec![canonical_policy(other)],
+        };
+        items.sort_by_key(|i| i.to_string());
+        items.dedup();
+        Value::Array(items)
+    }
+    match doc {
+        Value::Object(map) => {
+            // Keys in sorted order, so that the text the lists are sorted by does not depend
+            // on serde_json's map ordering.
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let mut out = serde_json::Map::new();
+            for k in keys {
+                let v = &map[k];
+                let v = match k.as_str() {
+                    "Action" | "NotAction" | "Resource" | "NotResource" | "Statement"
+                    | "Service" | "AWS" | "Federated" => as_sorted_list(v),
+                    _ => canonical_policy(v),
+                };
+                out.insert(k.clone(), v);
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical_policy).collect()),
+        other => other.clone(),
+    }
+}
+
 /// IAM returns policy documents URL-encoded (RFC 3986: a space is `%20`, and a `+` is a `+`);
 /// accept the plain form too.
 fn decode_policy(text: &str) -> Option<Value> {
@@ -821,7 +857,7 @@ async fn read_role(stack: &Stack<'_>, name: &str) -> Result<Option<Role>, InfraE
         .send()
         .await
     {
-        Ok(out) => decode_policy(out.policy_document()),
+        Ok(out) => decode_policy(out.policy_document()).map(|p| canonical_policy(&p)),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_entity_exception()) =>
@@ -831,7 +867,10 @@ async fn read_role(stack: &Stack<'_>, name: &str) -> Result<Option<Role>, InfraE
         Err(e) => return Err(aws_err(format!("read the policy of role {name}"), &e)),
     };
     Ok(Some(Role {
-        trust: role.assume_role_policy_document().and_then(decode_policy),
+        trust: role
+            .assume_role_policy_document()
+            .and_then(decode_policy)
+            .map(|p| canonical_policy(&p)),
         policy,
         owned,
     }))
@@ -884,18 +923,21 @@ async fn converge_role(
             proof: "tags (cloudfront-host:project and cloudfront-host:stack)",
         });
     }
+    let (trust_wanted, policy_wanted) = (canonical_policy(&trust), canonical_policy(&policy));
+    let trust_differs = actual.trust.as_ref() != Some(&trust_wanted);
+    let policy_differs = actual.policy.as_ref() != Some(&policy_wanted);
     let mut differences = Vec::new();
-    if actual.trust.as_ref() != Some(&trust) {
+    if trust_differs {
         differences.push("trust policy".to_string());
     }
-    if actual.policy.as_ref() != Some(&policy) {
+    if policy_differs {
         differences.push(match &actual.policy {
             None => "inline policy missing".to_string(),
             Some(_) => "inline policy differs from least privilege".to_string(),
         });
     }
     if mode == Mode::Apply && !differences.is_empty() {
-        if actual.trust.as_ref() != Some(&trust) {
+        if trust_differs {
             iam.update_assume_role_policy()
                 .role_name(&name)
                 .policy_document(trust.to_string())
@@ -903,7 +945,7 @@ async fn converge_role(
                 .await
                 .map_err(|e| aws_err(format!("update the trust policy of role {name}"), &e))?;
         }
-        if actual.policy.as_ref() != Some(&policy) {
+        if policy_differs {
             put_policy(stack, &name, &policy).await?;
         }
     }
@@ -1487,6 +1529,12 @@ pub fn declaration(
         .map_err(other)
 }
 
+fn sorted(items: &[String]) -> Vec<String> {
+    let mut v = items.to_vec();
+    v.sort();
+    v
+}
+
 /// The parts of a declaration this tool decides, as comparable JSON (what AWS adds, such as
 /// the version and default fields, is left out).
 pub fn fingerprint(d: &PipelineDeclaration) -> BTreeMap<&'static str, Value> {
@@ -1516,9 +1564,10 @@ pub fn fingerprint(d: &PipelineDeclaration) -> BTreeMap<&'static str, Value> {
             json!({
                 "provider": t.provider_type().as_str(),
                 "source": git.map(|g| g.source_action_name()),
+                // Patterns are sets to CodePipeline: their order is no difference.
                 "push": git.map(|g| g.push().iter().map(|p| json!({
-                    "branches": p.branches().map(|b| b.includes().to_vec()),
-                    "paths": p.file_paths().map(|f| f.includes().to_vec()),
+                    "branches": p.branches().map(|b| sorted(b.includes())),
+                    "paths": p.file_paths().map(|f| sorted(f.includes())),
                 })).collect::<Vec<_>>()),
             })
         })
@@ -2064,6 +2113,59 @@ mod tests {
             st[0]["Condition"]["StringEquals"]["aws:SourceAccount"],
             "123456789012"
         );
+    }
+
+    #[test]
+    fn policies_compare_as_iam_reads_them() {
+        let a = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "B", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "arn:aws:s3:::b/*"},
+            {"Sid": "A", "Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]});
+        let b = json!({"Statement": [
+            {"Effect": "Allow", "Sid": "A", "Principal": {"Service": ["codebuild.amazonaws.com"]}, "Action": ["sts:AssumeRole"]},
+            {"Resource": ["arn:aws:s3:::b/*"], "Action": ["s3:GetObject", "s3:PutObject"], "Effect": "Allow", "Sid": "B"}
+        ], "Version": "2012-10-17"});
+        assert_eq!(canonical_policy(&a), canonical_policy(&b));
+        let c = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "B", "Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": "arn:aws:s3:::b/*"},
+            {"Sid": "A", "Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]});
+        assert_ne!(canonical_policy(&a), canonical_policy(&c));
+        // The product's own policies are stable under it.
+        let s = scope();
+        assert_eq!(
+            canonical_policy(&build_policy(&s)),
+            canonical_policy(&canonical_policy(&build_policy(&s)))
+        );
+    }
+
+    #[test]
+    fn trigger_patterns_compare_as_sets() {
+        let gh = |paths: &[&str]| SourceSpec::Github {
+            repository: "octo/site".into(),
+            branch: "main".into(),
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+            connection_arn: None,
+        };
+        let a = declaration(
+            "p",
+            "arn:r",
+            "art",
+            "proj",
+            &gh(&["web/**", "Cargo.lock"]),
+            "c",
+        )
+        .unwrap();
+        let b = declaration(
+            "p",
+            "arn:r",
+            "art",
+            "proj",
+            &gh(&["Cargo.lock", "web/**"]),
+            "c",
+        )
+        .unwrap();
+        assert_eq!(fingerprint(&a), fingerprint(&b));
     }
 
     #[test]

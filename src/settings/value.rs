@@ -352,7 +352,7 @@ mod tests {
         assert!(from_str(branch, &"b".repeat(256)).is_err());
         assert!(from_str(branch, " ").is_err());
         let paths = find("source.paths").unwrap();
-        let eight = vec!["p/**"; 8].join(",");
+        let eight = ["p/**"; 8].join(",");
         assert!(from_str(paths, &eight).is_ok());
         assert!(from_str(paths, &format!("{eight},q/**")).is_err());
         assert!(from_str(paths, &"x".repeat(256)).is_err());
