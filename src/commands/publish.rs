@@ -198,13 +198,13 @@ pub(crate) fn render(report: &crate::release::PublishReport, no_switch: bool) ->
 }
 
 /// `, 3 left out (2 dot-files, 1 by publish.exclude)`, or nothing.
-fn left_out(list: &[(String, crate::release::scan::LeftOut)]) -> String {
+fn left_out(list: &[crate::release::scan::LeftOutFile]) -> String {
     if list.is_empty() {
         return String::new();
     }
     let mut counts = std::collections::BTreeMap::new();
-    for (_, why) in list {
-        *counts.entry(*why).or_insert(0usize) += 1;
+    for file in list {
+        *counts.entry(file.reason).or_insert(0usize) += 1;
     }
     let why: Vec<String> = counts
         .iter()

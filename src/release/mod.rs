@@ -22,7 +22,7 @@ use crate::aws::describe;
 use crate::settings::RetentionSettings;
 use manifest::{FileEntry, GitInfo, IMMUTABLE_PREFIX, Manifest, Variant, manifest_key, object_key};
 use pointer::LivePointer;
-use scan::{Digests, Encoding, LeftOut, ScanRules, Site, SiteFile};
+use scan::{Digests, Encoding, ScanRules, Site, SiteFile};
 use upload::{Counters, Engine, Progress, Requests, Task, copy_source};
 
 #[derive(Debug, thiserror::Error)]
@@ -155,7 +155,7 @@ pub struct PublishReport {
     /// Objects that were missing or different in the bucket and were sent again.
     pub repaired: usize,
     /// Files and directories of the build output that were not published, and why.
-    pub left_out: Vec<(String, LeftOut)>,
+    pub left_out: Vec<scan::LeftOutFile>,
     pub requests: Requests,
     pub seconds: f64,
     pub retention: Option<retention::RetentionReport>,
