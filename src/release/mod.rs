@@ -743,6 +743,22 @@ impl Release {
         Ok((live, target))
     }
 
+    /// What is live now, read (never assumed: a failure can come after the flip), said
+    /// relative to `before` (what was read before the failed operation started).
+    pub async fn live_now(&self, before: Option<Option<String>>) -> String {
+        match (self.pointer.read().await, before) {
+            (Ok(now), Some(before)) if now == before => format!(
+                "the live version is unchanged: still {} (read back)",
+                now.as_deref().unwrap_or("nothing")
+            ),
+            (Ok(now), _) => format!(
+                "live is now {} (read back)",
+                now.as_deref().unwrap_or("nothing")
+            ),
+            (Err(read), _) => format!("what is live could not be read back ({read})"),
+        }
+    }
+
     /// Flips the live pointer to `manifest`'s version (compare-and-swap on `expected`, decided
     /// by reading it back), then finishes the post-flip step.
     pub async fn go_live(

@@ -49,6 +49,37 @@ pub struct LeftOutFile {
     pub reason: LeftOut,
 }
 
+/// `, 3 left out (2 dot-files, 1 by publish.exclude)` for a summary line, or nothing.
+pub fn summarize_left_out(list: &[LeftOutFile]) -> String {
+    if list.is_empty() {
+        return String::new();
+    }
+    let mut counts = BTreeMap::new();
+    for file in list {
+        *counts.entry(file.reason).or_insert(0usize) += 1;
+    }
+    let why: Vec<String> = counts
+        .iter()
+        .map(|(w, n)| format!("{n} {}", w.describe()))
+        .collect();
+    format!(", {} left out ({})", list.len(), why.join(", "))
+}
+
+/// Refuses a site directory that is the project folder or above it: publishing it would make
+/// the project's sources and secrets (Cargo.toml, `.env`, keys) public.
+pub fn refuse_project_dir(site: &Path, project_root: &Path) -> Result<(), String> {
+    if let (Ok(site_c), Ok(root)) = (site.canonicalize(), project_root.canonicalize())
+        && root.starts_with(&site_c)
+    {
+        return Err(format!(
+            "{} holds the project itself ({}): publishing it would make its sources and secrets public. Point it at the build's output folder (e.g. `dist`)",
+            site.display(),
+            root.display()
+        ));
+    }
+    Ok(())
+}
+
 /// What a scan leaves out beyond its fixed rules: the `publish.exclude` patterns.
 #[derive(Debug, Clone, Default)]
 pub struct ScanRules {
