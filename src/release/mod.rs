@@ -557,30 +557,11 @@ impl Release {
     }
 
     pub async fn manifest(&self, version: &str) -> Result<Option<Manifest>, ReleaseError> {
-        Counters::add(&self.counters.get, 1);
         let key = manifest_key(version);
-        let out = match self
-            .s3
-            .get_object()
-            .bucket(&self.target.bucket)
-            .key(&key)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => {
-                return Err(ReleaseError::Aws {
-                    action: format!("read {key}"),
-                    message: describe(&e),
-                });
-            }
+        let Some(bytes) = self.get_json(&key).await? else {
+            return Ok(None);
         };
-        let bytes = out.body.collect().await.map_err(|e| ReleaseError::Aws {
-            action: format!("read {key}"),
-            message: e.to_string(),
-        })?;
-        serde_json::from_slice(&bytes.into_bytes())
+        serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| ReleaseError::Aws {
                 action: format!("parse {key}"),
