@@ -674,26 +674,25 @@ async fn publishes_under_injected_errors_always_end_with_live_complete() {
     for trial in 0..TRIALS {
         let seed = 1000 + trial as u64;
         // 5 % of this site's S3 and KeyValueStore requests fail: some before they take effect
-        // (503 SlowDown, 500), some after (the response is lost).
+        // (503 SlowDown, 500), some after (the response is lost: a 500, or a connection cut
+        // mid-response).
+        let s3 = format!("^/{}(/|$)", d.bucket);
         let mut faults = Vec::new();
-        for (i, (path, status, code, mode)) in [
-            (format!("^/{}(/|$)", d.bucket), 503, "SlowDown", "error"),
-            (
-                format!("^/{}(/|$)", d.bucket),
-                500,
-                "InternalError",
-                "after",
-            ),
-            (store.clone(), 500, "InternalServerException", "error"),
-            (store.clone(), 500, "InternalServerException", "after"),
+        for (i, (path, status, code, mode, p)) in [
+            (&s3, 503, "SlowDown", "error", 0.025),
+            (&s3, 500, "InternalError", "after", 0.015),
+            (&s3, 200, "", "drop", 0.01),
+            (&store, 500, "InternalServerException", "error", 0.025),
+            (&store, 500, "InternalServerException", "after", 0.015),
+            (&store, 200, "", "drop", 0.01),
         ]
         .into_iter()
         .enumerate()
         {
-            faults.push(fault(
-                serde_json::json!({"path": path, "status": status, "code": code, "mode": mode,
-                                   "probability": 0.025, "seed": seed * 10 + i as u64, "count": -1}),
-            ));
+            faults.push(fault(serde_json::json!({
+                "path": path, "status": status, "code": code, "mode": mode,
+                "probability": p, "seed": seed * 10 + i as u64, "count": -1
+            })));
         }
         let version = format!("c{trial}");
         write_site(&d.site, &version, 1);

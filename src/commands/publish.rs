@@ -23,6 +23,7 @@ pub async fn run(global: &GlobalArgs, args: &PublishArgs, ui: &Ui) -> anyhow::Re
         }
         None => default_version_id(&project.git),
     };
+    scan_rules(&project, &dir)?;
     let release = super::open_release(&project, ui).await?;
     let report = publish(&project, &release, dir, version, !args.no_switch, ui).await?;
     ui.result(render(&report, args.no_switch), &report);
@@ -46,20 +47,14 @@ pub(crate) fn site_dir(project: &Project, dir: Option<&Path>) -> anyhow::Result<
             "no site directory: pass --dir DIR, or set `build.output_dir` in [package.metadata.cloudfront] (`cargo cloudfront-host init` detects it)"
         ),
     };
-    if let (Ok(site), Ok(root)) = (dir.canonicalize(), project.root.canonicalize())
-        && root.starts_with(&site)
-    {
-        anyhow::bail!(
-            "{from} is {}, which holds the project itself ({}): publishing it would make its sources and secrets public. Point it at the build's output folder (e.g. `dist`)",
-            dir.display(),
-            root.display()
-        );
+    if let Err(e) = crate::release::scan::refuse_project_dir(&dir, &project.root) {
+        anyhow::bail!("{from}: {e}");
     }
     Ok(dir)
 }
 
 /// The `publish.exclude` patterns, checked before any AWS call.
-fn scan_rules(project: &Project, dir: &Path) -> anyhow::Result<ScanRules> {
+pub(crate) fn scan_rules(project: &Project, dir: &Path) -> anyhow::Result<ScanRules> {
     let rules = ScanRules {
         exclude: match project.resolved.get("publish.exclude") {
             Some(Value::List(l)) => l.clone(),
@@ -113,18 +108,7 @@ pub(crate) async fn publish(
     let report = match release.publish_with(&options, &rules).await {
         Ok(report) => report,
         Err(e) => {
-            // What is live is read, never assumed: a failure can come after the flip.
-            let now = match (release.pointer.read().await, before) {
-                (Ok(now), Some(before)) if now == before => format!(
-                    "the live version is unchanged: still {} (read back)",
-                    now.as_deref().unwrap_or("nothing")
-                ),
-                (Ok(now), _) => format!(
-                    "live is now {} (read back)",
-                    now.as_deref().unwrap_or("nothing")
-                ),
-                (Err(read), _) => format!("what is live could not be read back ({read})"),
-            };
+            let now = release.live_now(before).await;
             return Err(anyhow::Error::new(e).context(format!("publish failed; {now}")));
         }
     };
@@ -181,7 +165,7 @@ pub(crate) fn render(report: &crate::release::PublishReport, no_switch: bool) ->
         "Published",
         report.files,
         report.bytes as f64 / 1e6,
-        left_out(&report.left_out),
+        crate::release::scan::summarize_left_out(&report.left_out),
         report.uploaded,
         report.copied,
         report.unchanged,
@@ -198,22 +182,6 @@ pub(crate) fn render(report: &crate::release::PublishReport, no_switch: bool) ->
         "Live",
     );
     text
-}
-
-/// `, 3 left out (2 dot-files, 1 by publish.exclude)`, or nothing.
-fn left_out(list: &[(String, crate::release::scan::LeftOut)]) -> String {
-    if list.is_empty() {
-        return String::new();
-    }
-    let mut counts = std::collections::BTreeMap::new();
-    for (_, why) in list {
-        *counts.entry(*why).or_insert(0usize) += 1;
-    }
-    let why: Vec<String> = counts
-        .iter()
-        .map(|(w, n)| format!("{n} {}", w.describe()))
-        .collect();
-    format!(", {} left out ({})", list.len(), why.join(", "))
 }
 
 #[derive(serde::Serialize)]

@@ -137,31 +137,43 @@ impl Release {
         })
     }
 
-    /// The body of `key`, or `None` when there is no such object.
+    /// The body of `key`, or `None` when there is no such object. The SDK retries a request
+    /// that fails; a body cut off mid-way (the answer was already under way) is asked for
+    /// again here.
     pub async fn get_json(&self, key: &str) -> Result<Option<Vec<u8>>, ReleaseError> {
-        Counters::add(&self.counters.get, 1);
-        let out = match self
-            .s3
-            .get_object()
-            .bucket(&self.target.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => {
-                return Err(ReleaseError::Aws {
-                    action: format!("read {key}"),
-                    message: describe(&e),
-                });
+        let mut attempt = 0;
+        loop {
+            Counters::add(&self.counters.get, 1);
+            let out = match self
+                .s3
+                .get_object()
+                .bucket(&self.target.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                    return Ok(None);
+                }
+                Err(e) => {
+                    return Err(ReleaseError::Aws {
+                        action: format!("read {key}"),
+                        message: describe(&e),
+                    });
+                }
+            };
+            match out.body.collect().await {
+                Ok(bytes) => return Ok(Some(bytes.into_bytes().to_vec())),
+                Err(_) if attempt < 2 => attempt += 1,
+                Err(e) => {
+                    return Err(ReleaseError::Aws {
+                        action: format!("read {key}"),
+                        message: e.to_string(),
+                    });
+                }
             }
-        };
-        let bytes = out.body.collect().await.map_err(|e| ReleaseError::Aws {
-            action: format!("read {key}"),
-            message: e.to_string(),
-        })?;
-        Ok(Some(bytes.into_bytes().to_vec()))
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use crate::aws::describe;
 use crate::settings::RetentionSettings;
 use manifest::{FileEntry, GitInfo, IMMUTABLE_PREFIX, Manifest, Variant, manifest_key, object_key};
 use pointer::LivePointer;
-use scan::{Digests, Encoding, LeftOut, ScanRules, Site, SiteFile};
+use scan::{Digests, Encoding, ScanRules, Site, SiteFile};
 use upload::{Counters, Engine, Progress, Requests, Task, copy_source};
 
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +156,7 @@ pub struct PublishReport {
     /// Objects that were missing or different in the bucket and were sent again.
     pub repaired: usize,
     /// Files and directories of the build output that were not published, and why.
-    pub left_out: Vec<(String, LeftOut)>,
+    pub left_out: Vec<scan::LeftOutFile>,
     pub requests: Requests,
     pub seconds: f64,
     pub retention: Option<retention::RetentionReport>,
@@ -558,30 +558,11 @@ impl Release {
     }
 
     pub async fn manifest(&self, version: &str) -> Result<Option<Manifest>, ReleaseError> {
-        Counters::add(&self.counters.get, 1);
         let key = manifest_key(version);
-        let out = match self
-            .s3
-            .get_object()
-            .bucket(&self.target.bucket)
-            .key(&key)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => {
-                return Err(ReleaseError::Aws {
-                    action: format!("read {key}"),
-                    message: describe(&e),
-                });
-            }
+        let Some(bytes) = self.get_json(&key).await? else {
+            return Ok(None);
         };
-        let bytes = out.body.collect().await.map_err(|e| ReleaseError::Aws {
-            action: format!("read {key}"),
-            message: e.to_string(),
-        })?;
-        serde_json::from_slice(&bytes.into_bytes())
+        serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| ReleaseError::Aws {
                 action: format!("parse {key}"),
@@ -742,6 +723,22 @@ impl Release {
             self.go_live(live.as_deref(), &manifest).await?;
         }
         Ok((live, target))
+    }
+
+    /// What is live now, read (never assumed: a failure can come after the flip), said
+    /// relative to `before` (what was read before the failed operation started).
+    pub async fn live_now(&self, before: Option<Option<String>>) -> String {
+        match (self.pointer.read().await, before) {
+            (Ok(now), Some(before)) if now == before => format!(
+                "the live version is unchanged: still {} (read back)",
+                now.as_deref().unwrap_or("nothing")
+            ),
+            (Ok(now), _) => format!(
+                "live is now {} (read back)",
+                now.as_deref().unwrap_or("nothing")
+            ),
+            (Err(read), _) => format!("what is live could not be read back ({read})"),
+        }
     }
 
     /// Flips the live pointer to `manifest`'s version (compare-and-swap on `expected`, decided

@@ -42,6 +42,44 @@ impl LeftOut {
     }
 }
 
+/// A file or directory (`dir/`) of the build output that is not published.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LeftOutFile {
+    pub path: String,
+    pub reason: LeftOut,
+}
+
+/// `, 3 left out (2 dot-files, 1 by publish.exclude)` for a summary line, or nothing.
+pub fn summarize_left_out(list: &[LeftOutFile]) -> String {
+    if list.is_empty() {
+        return String::new();
+    }
+    let mut counts = BTreeMap::new();
+    for file in list {
+        *counts.entry(file.reason).or_insert(0usize) += 1;
+    }
+    let why: Vec<String> = counts
+        .iter()
+        .map(|(w, n)| format!("{n} {}", w.describe()))
+        .collect();
+    format!(", {} left out ({})", list.len(), why.join(", "))
+}
+
+/// Refuses a site directory that is the project folder or above it: publishing it would make
+/// the project's sources and secrets (Cargo.toml, `.env`, keys) public.
+pub fn refuse_project_dir(site: &Path, project_root: &Path) -> Result<(), String> {
+    if let (Ok(site_c), Ok(root)) = (site.canonicalize(), project_root.canonicalize())
+        && root.starts_with(&site_c)
+    {
+        return Err(format!(
+            "{} holds the project itself ({}): publishing it would make its sources and secrets public. Point it at the build's output folder (e.g. `dist`)",
+            site.display(),
+            root.display()
+        ));
+    }
+    Ok(())
+}
+
 /// What a scan leaves out beyond its fixed rules: the `publish.exclude` patterns.
 #[derive(Debug, Clone, Default)]
 pub struct ScanRules {
@@ -117,7 +155,7 @@ pub struct Site {
     /// Siblings dropped because their base file's type is not precompressed.
     pub dropped_siblings: Vec<String>,
     /// Files and directories (`dir/`) of the build output that are not published, and why.
-    pub left_out: Vec<(String, LeftOut)>,
+    pub left_out: Vec<LeftOutFile>,
 }
 
 impl Site {
@@ -183,7 +221,10 @@ pub fn scan_with(
                 if is_dir {
                     shown.push('/');
                 }
-                left_out.borrow_mut().push((shown, reason));
+                left_out.borrow_mut().push(LeftOutFile {
+                    path: shown,
+                    reason,
+                });
             }
             reason.is_none()
         });
@@ -414,15 +455,20 @@ mod tests {
             exclude: vec!["notes/".into()],
         };
         let site = scan_with(d, &["wasm".to_string()], &rules).unwrap();
+        let left: Vec<(&str, LeftOut)> = site
+            .left_out
+            .iter()
+            .map(|l| (l.path.as_str(), l.reason))
+            .collect();
         assert_eq!(
-            site.left_out,
+            left,
             [
-                (".DS_Store".to_string(), LeftOut::DotFile),
-                (".env".to_string(), LeftOut::DotFile),
-                (".git/".to_string(), LeftOut::DotFile),
-                ("Thumbs.db".to_string(), LeftOut::Junk),
-                ("notes/".to_string(), LeftOut::Excluded),
-                ("sub/.well-known/".to_string(), LeftOut::DotFile),
+                (".DS_Store", LeftOut::DotFile),
+                (".env", LeftOut::DotFile),
+                (".git/", LeftOut::DotFile),
+                ("Thumbs.db", LeftOut::Junk),
+                ("notes/", LeftOut::Excluded),
+                ("sub/.well-known/", LeftOut::DotFile),
             ]
         );
         let paths: Vec<&str> = site.files.iter().map(|f| f.path.as_str()).collect();

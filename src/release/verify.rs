@@ -1,8 +1,9 @@
 //! Checking the bucket against a manifest, and sending again what is missing or different.
 //!
-//! A listing gives every object's size and ETag; for a single-part upload the ETag is the MD5
-//! the manifest records. Objects with a multipart ETag (`…-N`), or listed under a manifest
-//! written before MD5s were recorded, are checked by the SHA-256 stored in their metadata.
+//! A listing gives every object's size and ETag; for a single-part upload (SSE-S3 or none) the
+//! ETag is the MD5 the manifest records. Any other ETag (multipart, SSE-KMS, other bytes, or a
+//! manifest written before MD5s were recorded) is settled by the SHA-256 stored in the
+//! object's metadata, one HEAD each.
 
 use std::collections::HashMap;
 
@@ -110,10 +111,8 @@ impl Release {
             if e.md5.is_some_and(|m| m == l.etag) {
                 continue;
             }
-            if e.md5.is_some() && !l.etag.contains('-') {
-                bad.push(e.key.to_string()); // a single-part object with other bytes
-                continue;
-            }
+            // Not the MD5: a multipart upload, a bucket encrypted with SSE-KMS (whose ETags
+            // are not MD5s), or other bytes. The SHA-256 stored with the object decides.
             let head = self.head(e.key).await?;
             if head
                 .metadata()

@@ -270,7 +270,7 @@ pub const KEYS: &[KeyDef] = &[
         "retention.grace",
         Kind::Duration,
         Fixed("\"24h\""),
-        "Versions younger than this are kept whatever `retention.keep` says.",
+        "Versions younger than this are kept whatever `retention.keep` says; shared files no version uses, and folders of publishes that never finished, are removed only once older than this. Keep it longer than your longest publish.",
     ),
     key(
         "publish.exclude",
