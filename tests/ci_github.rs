@@ -237,6 +237,8 @@ fn ci_github_writes_once_keeps_an_edited_file_and_replaces_it_with_force() {
     assert_eq!(written, first["workflow"].as_str().unwrap());
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     assert!(manifest.contains("ci.github = true"), "{manifest}");
+    // The branch is pinned: a later deploy from another branch keeps trusting this one.
+    assert!(manifest.contains("source.branch = \"main\""), "{manifest}");
     assert!(
         manifest.contains("# keep this comment"),
         "the rest of Cargo.toml stays as it was"

@@ -24,7 +24,7 @@ struct CiView {
     role_arn: String,
     /// `None` when this build has no previews: the workflow then has no pull-request jobs.
     preview_role_arn: Option<String>,
-    /// True when `ci.github = true` was added to the manifest.
+    /// True when `ci.github = true` (and `source.branch`) were added to the manifest.
     enabled_setting: bool,
     workflow: String,
 }
@@ -104,7 +104,7 @@ pub async fn github(global: &GlobalArgs, args: &CiGithubArgs, ui: &Ui) -> anyhow
                 .with_context(|| format!("could not write {}", path.display()))?;
             ui.status("Wrote", workflow::PATH);
         }
-        enabled_setting = enable_setting(&project, ui)?;
+        enabled_setting = enable_setting(&project, &spec, ui)?;
     }
     let view = CiView {
         path: workflow::PATH.into(),
@@ -200,9 +200,21 @@ fn repository_root(root: &Path) -> PathBuf {
 }
 
 /// Sets `ci.github = true` in the package's `[package.metadata.cloudfront]` unless the
-/// resolved settings already have it. Returns whether the file changed.
-fn enable_setting(project: &Project, ui: &Ui) -> anyhow::Result<bool> {
-    if project.settings.ci.github {
+/// resolved settings already have it, and pins `source.branch` when it only came from the
+/// checkout: a later `deploy` from a feature branch must not move the publish role's trust
+/// there. Returns whether the file changed.
+fn enable_setting(project: &Project, spec: &GithubSpec, ui: &Ui) -> anyhow::Result<bool> {
+    let mut entries = Vec::new();
+    if !project.settings.ci.github {
+        entries.push(("ci.github".to_string(), crate::settings::Value::Bool(true)));
+    }
+    if project.settings.source.branch.is_none() {
+        entries.push((
+            "source.branch".to_string(),
+            crate::settings::Value::Str(spec.branch.clone()),
+        ));
+    }
+    if entries.is_empty() {
         return Ok(false);
     }
     let Some(manifest) = project
@@ -211,22 +223,23 @@ fn enable_setting(project: &Project, ui: &Ui) -> anyhow::Result<bool> {
         .and_then(|w| w.package())
         .map(|p| p.manifest_path.clone())
     else {
-        ui.warn("no Cargo package to hold the setting: set CARGO_CLOUDFRONT_HOST_CI_GITHUB=true when you run `deploy`");
+        ui.warn(format_args!(
+            "no Cargo package to hold the settings: set CARGO_CLOUDFRONT_HOST_CI_GITHUB=true and CARGO_CLOUDFRONT_HOST_SOURCE_BRANCH={} when you run `deploy`",
+            spec.branch
+        ));
         return Ok(false);
     };
     let original = std::fs::read_to_string(&manifest)
         .with_context(|| format!("could not read {}", manifest.display()))?;
-    let updated = crate::cargo_toml::set_table(
-        &original,
-        &["package", "metadata", "cloudfront"],
-        &[("ci.github".to_string(), crate::settings::Value::Bool(true))],
-    )
-    .with_context(|| format!("cannot set ci.github in {}", manifest.display()))?;
+    let updated =
+        crate::cargo_toml::set_table(&original, &["package", "metadata", "cloudfront"], &entries)
+            .with_context(|| format!("cannot set ci.github in {}", manifest.display()))?;
     std::fs::write(&manifest, updated)
         .with_context(|| format!("could not write {}", manifest.display()))?;
+    let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
     ui.status(
         "Set",
-        format_args!("ci.github = true in {}", manifest.display()),
+        format_args!("{} in {}", keys.join(", "), manifest.display()),
     );
     Ok(true)
 }
