@@ -566,7 +566,20 @@ async fn deploy_creates_a_provider_and_roles_that_trust_only_this_repository() {
                 .unwrap_or_else(|| panic!("{role}: no statement {sid}: {statements:?}"))
                 .clone()
         };
-        assert_eq!(statements.len(), 4, "{role}: {statements:?}");
+        assert_eq!(
+            statements.len(),
+            if deletes { 4 } else { 5 },
+            "{role}: {statements:?}"
+        );
+        if !deletes {
+            // Only the previews' own records, never a published file.
+            let (_, actions, resource) = by_sid("PreviewRecords");
+            assert_eq!(actions, ["s3:DeleteObject"]);
+            assert_eq!(
+                resource,
+                format!("arn:aws:s3:::{bucket}/_cloudfront-host/previews/*")
+            );
+        }
         let (_, actions, resource) = by_sid("SiteBucket");
         assert_eq!(resource, format!("arn:aws:s3:::{bucket}"));
         assert_eq!(

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
+
 use crate::cli::{GlobalArgs, PublishArgs};
 use crate::project::Project;
 use crate::release::manifest::{GitInfo, validate_user_version_id};
@@ -220,10 +222,13 @@ async fn run_preview(
     // Refused before anything is uploaded.
     let slug = previews::slug(&name)?;
     let dir = site_dir(project, args.dir.as_deref())?;
-    let version = args
-        .version_id
-        .clone()
-        .unwrap_or_else(|| default_version_id(&project.git));
+    let version = match &args.version_id {
+        Some(v) => {
+            validate_user_version_id(v).map_err(|e| anyhow::anyhow!("--version: {e}"))?;
+            v.clone()
+        }
+        None => default_version_id(&project.git),
+    };
     let release = super::open_release(project, ui).await?;
     let report = publish(project, &release, dir, version, false, ui).await?;
     let git = GitInfo {

@@ -155,7 +155,9 @@ pub fn trust_policy(provider_arn: &str, subject: &str) -> Value {
 /// (`cloudfront:DescribeKeyValueStore`), list, read, write and copy objects (CopyObject is
 /// `GetObject` on the source plus `PutObject` on the target; multipart uploads are
 /// `PutObject` plus abort/list-parts), and read and move keys in the store. With
-/// `delete_objects`, also remove objects (retention, `DeleteObjects`).
+/// `delete_objects`, also remove objects (retention, `DeleteObjects`); without it, only the
+/// previews' own records under `_cloudfront-host/previews/` (`previews delete`, and the expired
+/// previews a preview publish prunes), never a published file.
 pub fn permissions_policy(bucket: &str, kvs_arn: &str, delete_objects: bool) -> Value {
     let bucket_arn = format!("arn:aws:s3:::{bucket}");
     let mut object_actions = vec![
@@ -167,7 +169,7 @@ pub fn permissions_policy(bucket: &str, kvs_arn: &str, delete_objects: bool) -> 
     if delete_objects {
         object_actions.insert(1, "s3:DeleteObject");
     }
-    json!({
+    let mut policy = json!({
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -202,7 +204,21 @@ pub fn permissions_policy(bucket: &str, kvs_arn: &str, delete_objects: bool) -> 
                 "Resource": kvs_arn
             }
         ]
-    })
+    });
+    if !delete_objects {
+        if let Some(statements) = policy["Statement"].as_array_mut() {
+            statements.push(json!({
+                "Sid": "PreviewRecords",
+                "Effect": "Allow",
+                "Action": "s3:DeleteObject",
+                "Resource": format!(
+                    "{bucket_arn}/{}*",
+                    crate::release::previews::METADATA_PREFIX
+                )
+            }));
+        }
+    }
+    policy
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986); accept that and plain JSON.
@@ -695,7 +711,7 @@ mod tests {
                     );
                 }
             }
-            let expected: std::collections::BTreeSet<String> = [
+            let mut expected: std::collections::BTreeSet<String> = [
                 "arn:aws:s3:::cfh-site-1234",
                 "arn:aws:s3:::cfh-site-1234/*",
                 kvs,
@@ -703,8 +719,15 @@ mod tests {
             .into_iter()
             .map(String::from)
             .collect();
+            if !delete {
+                expected.insert("arn:aws:s3:::cfh-site-1234/_cloudfront-host/previews/*".into());
+            }
             assert_eq!(resources, expected);
-            assert_eq!(p.to_string().contains("s3:DeleteObject"), delete);
+            let deletes_files = p["Statement"].as_array().unwrap().iter().any(|s| {
+                s["Resource"] == "arn:aws:s3:::cfh-site-1234/*"
+                    && s.to_string().contains("s3:DeleteObject")
+            });
+            assert_eq!(deletes_files, delete);
         }
     }
 

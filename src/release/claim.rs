@@ -131,7 +131,7 @@ impl Release {
 
     pub async fn read_claim(&self, version: &str) -> Result<Option<Claim>, ReleaseError> {
         let key = claim_key(version);
-        Ok(match self.get_json(&key).await? {
+        Ok(match self.get_bytes(&key).await? {
             Some(bytes) => serde_json::from_slice(&bytes).ok(),
             None => None,
         })
@@ -140,7 +140,7 @@ impl Release {
     /// The body of `key`, or `None` when there is no such object. The SDK retries a request
     /// that fails; a body cut off mid-way (the answer was already under way) is asked for
     /// again here.
-    pub async fn get_json(&self, key: &str) -> Result<Option<Vec<u8>>, ReleaseError> {
+    pub async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, ReleaseError> {
         let mut attempt = 0;
         loop {
             Counters::add(&self.counters.get, 1);

@@ -559,7 +559,7 @@ impl Release {
 
     pub async fn manifest(&self, version: &str) -> Result<Option<Manifest>, ReleaseError> {
         let key = manifest_key(version);
-        let Some(bytes) = self.get_json(&key).await? else {
+        let Some(bytes) = self.get_bytes(&key).await? else {
             return Ok(None);
         };
         serde_json::from_slice(&bytes)

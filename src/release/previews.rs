@@ -595,30 +595,11 @@ impl Release {
         &self,
         key: &str,
     ) -> Result<Option<T>, ReleaseError> {
-        Counters::add(&self.counters.get, 1);
-        let out = match self
-            .s3
-            .get_object()
-            .bucket(&self.target.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => {
-                return Err(ReleaseError::Aws {
-                    action: format!("read {key}"),
-                    message: describe(&e),
-                });
-            }
-        };
-        let bytes = out.body.collect().await.map_err(|e| ReleaseError::Aws {
-            action: format!("read {key}"),
-            message: e.to_string(),
-        })?;
         // A damaged record reads as none: the preview then simply never expires by itself.
-        Ok(serde_json::from_slice(&bytes.into_bytes()).ok())
+        Ok(self
+            .get_bytes(key)
+            .await?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 }
 
