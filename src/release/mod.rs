@@ -3,6 +3,7 @@
 
 pub mod compress;
 pub mod hashed;
+pub mod limiter;
 pub mod manifest;
 pub mod pointer;
 pub mod retention;
@@ -116,6 +117,8 @@ pub struct PublishReport {
     pub unchanged: usize,
     pub bytes_sent: u64,
     pub requests: Requests,
+    /// The adaptive window of the uploads (its ceiling is `upload.concurrency`).
+    pub concurrency: limiter::Summary,
     pub seconds: f64,
     pub retention: Option<retention::RetentionReport>,
 }
@@ -172,6 +175,7 @@ impl Release {
                 unchanged: existing.files.len(),
                 bytes_sent: 0,
                 requests: self.counters.snapshot(),
+                concurrency: self.counters.concurrency(),
                 seconds: started.elapsed().as_secs_f64(),
                 retention: None,
             });
@@ -277,14 +281,7 @@ impl Release {
             }
         }
 
-        let total: u64 = tasks
-            .iter()
-            .map(|t| match t {
-                Task::Put { digests, .. } => digests.size,
-                Task::Copy { size, .. } => *size,
-            })
-            .sum();
-        let progress = Progress::new(tasks.len() as u64, total, options.quiet);
+        let progress = Progress::new(&tasks, unchanged as u64, options.quiet);
         let engine = Engine {
             s3: self.s3.clone(),
             bucket: self.target.bucket.clone(),
@@ -337,6 +334,7 @@ impl Release {
                 .bytes_sent
                 .load(std::sync::atomic::Ordering::Relaxed),
             requests: self.counters.snapshot(),
+            concurrency: self.counters.concurrency(),
             seconds: started.elapsed().as_secs_f64(),
             retention: retention_report,
         })
