@@ -146,12 +146,18 @@ impl Release {
         // Everything is read before the first request: a broken site changes nothing.
         let site = scan::scan(&options.dir, &options.precompress)?;
         let live_before = self.pointer.read().await?;
-        let live_manifest = match &live_before {
-            Some(v) => self.manifest(v).await?,
-            None => None,
-        };
+        // Independent reads go together: each costs a round trip to S3.
+        let (live_manifest, existing) = futures::try_join!(
+            async {
+                match &live_before {
+                    Some(v) => self.manifest(v).await,
+                    None => Ok(None),
+                }
+            },
+            self.manifest(&options.version),
+        )?;
 
-        if let Some(existing) = self.manifest(&options.version).await? {
+        if let Some(existing) = existing {
             let fresh = manifest_outline(&site, &options.version);
             if !files_match(&existing, &fresh) {
                 return Err(ReleaseError::VersionExists {
@@ -181,8 +187,11 @@ impl Release {
             });
         }
 
-        let version_objects = self.list(&format!("{}/", options.version)).await?;
-        let immutable_objects = self.list(IMMUTABLE_PREFIX).await?;
+        let version_prefix = format!("{}/", options.version);
+        let (version_objects, immutable_objects) = futures::try_join!(
+            self.list(&version_prefix),
+            self.list(IMMUTABLE_PREFIX)
+        )?;
         let scratch = tempfile::tempdir().map_err(|e| ReleaseError::Unreadable {
             path: std::env::temp_dir(),
             message: e.to_string(),
