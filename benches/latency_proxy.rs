@@ -8,8 +8,8 @@
 //! 10,000 copies of a one-page change of a documentation site.
 //!
 //! usage: latency_proxy LISTEN_PORT TARGET_PORT DELAY_MS MBIT STATS_FILE   (MBIT 0 = no cap)
-//! Built by scripts/bench-publish (`cargo bench --bench latency_proxy --no-run`); on SIGTERM or
-//! SIGINT it writes the counts as JSON to STATS_FILE.
+//! Built by scripts/bench-publish (`cargo build --release --example latency_proxy`); on SIGTERM
+//! or SIGINT it writes the counts as JSON to STATS_FILE.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,8 +39,8 @@ impl Shared {
         let mut bucket = self.bucket.lock().await;
         let now = Instant::now();
         let (tokens, stamp) = *bucket;
-        let tokens = (tokens + (now - stamp).as_secs_f64() * self.rate).min(self.rate * 0.05)
-            - n as f64;
+        let tokens =
+            (tokens + (now - stamp).as_secs_f64() * self.rate).min(self.rate * 0.05) - n as f64;
         *bucket = (tokens, now);
         if tokens < 0.0 {
             tokio::time::sleep(Duration::from_secs_f64(-tokens / self.rate)).await;
@@ -122,7 +122,6 @@ async fn handle(shared: Arc<Shared>, client: TcpStream, target: u16) {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    // `cargo bench` runs every bench target with `--bench`: this one is a tool, not a bench.
     if args.len() != 5 {
         eprintln!("usage: latency_proxy LISTEN_PORT TARGET_PORT DELAY_MS MBIT STATS_FILE");
         return Ok(());
@@ -154,7 +153,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 _ = tokio::signal::ctrl_c() => break,
             }
         }
-        let counts = shared.counts.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let counts = shared
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         std::fs::write(&stats_file, serde_json::to_string(&counts)?)?;
         Ok(())
     })

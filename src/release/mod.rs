@@ -188,10 +188,8 @@ impl Release {
         }
 
         let version_prefix = format!("{}/", options.version);
-        let (version_objects, immutable_objects) = futures::try_join!(
-            self.list(&version_prefix),
-            self.list(IMMUTABLE_PREFIX)
-        )?;
+        let (version_objects, immutable_objects) =
+            futures::try_join!(self.list(&version_prefix), self.list(IMMUTABLE_PREFIX))?;
         let scratch = tempfile::tempdir().map_err(|e| ReleaseError::Unreadable {
             path: std::env::temp_dir(),
             message: e.to_string(),
