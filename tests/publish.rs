@@ -499,6 +499,131 @@ async fn large_files_go_up_in_parts_and_are_verified() {
     assert!(body[..] == big[..], "bytes round-trip");
 }
 
+impl Deployed {
+    async fn body(&self, key: &str) -> Vec<u8> {
+        self.s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {key}: {e:?}"))
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .to_vec()
+    }
+
+    /// The next `count` writes under `s3://bucket/<version>/` are answered 503 SlowDown, as S3
+    /// answers a client above its request rate.
+    fn slow_down(&self, version: &str, count: u32) {
+        support::hook(
+            "/_emulator/faults",
+            serde_json::json!({"method": "PUT", "path": format!("^/{}/{version}/", self.bucket), "status": 503, "code": "SlowDown", "message": "Please reduce your request rate.", "count": count}),
+        );
+    }
+
+    /// Every file of the site is in the version's folder (or `_immutable/`) with its bytes,
+    /// and the version's manifest lists them all.
+    async fn assert_stored(&self, version: &str, files: &[(String, Vec<u8>)]) {
+        for (rel, bytes) in files {
+            let key = if rel == WASM || rel == JS {
+                format!("_immutable/{rel}")
+            } else {
+                format!("{version}/{rel}")
+            };
+            assert!(self.body(&key).await == *bytes, "{key} has its bytes");
+        }
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &self
+                .body(&format!("_cloudfront-host/versions/{version}.json"))
+                .await,
+        )
+        .unwrap();
+        assert_eq!(manifest["files"].as_array().unwrap().len(), files.len());
+    }
+}
+
+/// The site's files, relative path and bytes.
+fn site_files(site: &Path) -> Vec<(String, Vec<u8>)> {
+    walkdir_files(site, site)
+}
+
+fn walkdir_files(root: &Path, dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walkdir_files(root, &path));
+        } else {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((rel, std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_publish_under_slowdown_backs_off_and_loses_nothing() {
+    let d = deployed("").await;
+    for i in 0..60 {
+        write(
+            &d.site,
+            &format!("p/{i}.html"),
+            format!("<h1>page {i}</h1>").as_bytes(),
+        );
+    }
+    // Cold: 25 of the uploads are answered SlowDown at first.
+    d.slow_down("v1", 25);
+    let report = d.publish_ok(&["--version", "v1"]);
+    assert_eq!(report["live"], "v1", "{report}");
+    assert_eq!(report["concurrency"]["throttled"], 25, "{report}");
+    let ceiling = report["concurrency"]["ceiling"].as_u64().unwrap();
+    assert_eq!(ceiling, 256, "the default ceiling: {report}");
+    // The first SlowDown halves the window: the limiter heard the SDK's retried attempts.
+    assert!(
+        report["concurrency"]["lowest"].as_u64().unwrap() <= ceiling / 2,
+        "{report}"
+    );
+    d.assert_stored("v1", &site_files(&d.site)).await;
+    assert_eq!(d.live().await.as_deref(), Some("v1"));
+
+    // One page changed: 1 upload and 62 server-side copies, 25 of them throttled at first.
+    write(&d.site, "p/7.html", b"<h1>page 7, v2</h1>");
+    d.slow_down("v2", 25);
+    let report = d.publish_ok(&["--version", "v2"]);
+    assert_eq!(report["live"], "v2", "{report}");
+    assert_eq!(
+        (report["uploaded"].as_u64(), report["copied"].as_u64()),
+        (Some(1), Some(62)),
+        "{report}"
+    );
+    assert_eq!(report["concurrency"]["throttled"], 25, "{report}");
+    d.assert_stored("v2", &site_files(&d.site)).await;
+    assert_eq!(d.live().await.as_deref(), Some("v2"));
+}
+
+#[tokio::test]
+async fn a_file_throttled_past_the_sdk_retries_is_sent_again_later() {
+    let d = deployed("").await;
+    // Seven SlowDowns in a row for one key: more than the SDK's five attempts.
+    support::hook(
+        "/_emulator/faults",
+        serde_json::json!({"method": "PUT", "path": format!("^/{}/v1/style\\.css$", d.bucket), "status": 503, "code": "SlowDown", "message": "Please reduce your request rate.", "count": 7}),
+    );
+    let report = d.publish_ok(&["--version", "v1"]);
+    assert_eq!(report["live"], "v1", "{report}");
+    assert_eq!(report["concurrency"]["throttled"], 7, "{report}");
+    // Seven objects (the wasm has two siblings), style.css sent twice, the manifest.
+    assert_eq!(report["requests"]["put"], 9, "{report}");
+    d.assert_stored("v1", &site_files(&d.site)).await;
+}
+
 #[tokio::test]
 async fn a_publish_killed_mid_way_leaves_live_alone_and_a_rerun_completes_it() {
     let d = deployed("upload.concurrency = 1\n").await;

@@ -162,16 +162,24 @@ pub(crate) fn render(report: &crate::release::PublishReport, no_switch: bool) ->
             report.version
         ),
     };
+    // Copies send no bytes: the megabytes are those of the uploads alone.
+    let throttled = match report.concurrency.throttled {
+        0 => String::new(),
+        n => format!(
+            " ({n} answered SlowDown: at most {} in flight at the slowest)",
+            report.concurrency.lowest
+        ),
+    };
     let text = format!(
-        "{:>12} {} files ({:.1} MB){}: {} uploaded, {} copied, {} unchanged; {:.1} MB sent in {} requests, {:.1}s\n{:>12} {live}\n",
+        "{:>12} {} files ({:.1} MB){}: uploaded {} ({:.1} MB), copied {}, unchanged {}; {} requests{throttled}, {:.1}s\n{:>12} {live}\n",
         "Published",
         report.files,
         report.bytes as f64 / 1e6,
         crate::release::scan::summarize_left_out(&report.left_out),
         report.uploaded,
+        report.bytes_sent as f64 / 1e6,
         report.copied,
         report.unchanged,
-        report.bytes_sent as f64 / 1e6,
         report.requests.put
             + report.requests.copy
             + report.requests.parts
@@ -287,4 +295,67 @@ async fn run_preview(
     };
     ui.result(text, &view);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::release::PublishReport;
+    use crate::release::limiter::Summary;
+    use crate::release::upload::Requests;
+
+    fn report() -> PublishReport {
+        PublishReport {
+            version: "v2".into(),
+            live_before: Some("v1".into()),
+            live: Some("v2".into()),
+            already_published: false,
+            files: 1000,
+            bytes: 51_000_000,
+            uploaded: 2,
+            copied: 997,
+            unchanged: 1,
+            bytes_sent: 61_000,
+            requests: Requests {
+                put: 3,
+                copy: 997,
+                get: 1,
+                list: 2,
+                ..Requests::default()
+            },
+            concurrency: Summary {
+                ceiling: 256,
+                lowest: 256,
+                last: 256,
+                throttled: 0,
+            },
+            repaired: 0,
+            left_out: Vec::new(),
+            seconds: 0.81,
+            retention: None,
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_megabytes_of_uploads_only() {
+        let text = super::render(&report(), false);
+        assert!(
+            text.contains(
+                "1000 files (51.0 MB): uploaded 2 (0.1 MB), copied 997, unchanged 1; 1003 requests, 0.8s"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("SlowDown"), "{text}");
+    }
+
+    #[test]
+    fn the_summary_tells_when_s3_asked_to_slow_down() {
+        let mut r = report();
+        r.concurrency.throttled = 40;
+        r.concurrency.lowest = 64;
+        let text = super::render(&r, false);
+        assert!(
+            text.contains("(40 answered SlowDown: at most 64 in flight at the slowest)"),
+            "{text}"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 pub mod claim;
 pub mod compress;
 pub mod hashed;
+pub mod limiter;
 pub mod manifest;
 pub mod pointer;
 pub mod previews;
@@ -158,6 +159,8 @@ pub struct PublishReport {
     /// Files and directories of the build output that were not published, and why.
     pub left_out: Vec<scan::LeftOutFile>,
     pub requests: Requests,
+    /// The adaptive window of the uploads (its ceiling is `upload.concurrency`).
+    pub concurrency: limiter::Summary,
     pub seconds: f64,
     pub retention: Option<retention::RetentionReport>,
 }
@@ -240,6 +243,7 @@ impl Release {
             repaired: staged.repaired,
             left_out: site.left_out.clone(),
             requests: self.counters.snapshot(),
+            concurrency: self.counters.concurrency(),
             seconds: started.elapsed().as_secs_f64(),
             retention: retention_report,
         })
@@ -280,8 +284,9 @@ impl Release {
             None => None,
         };
 
-        let version_objects = self.list(&format!("{}/", options.version)).await?;
-        let immutable_objects = self.list(IMMUTABLE_PREFIX).await?;
+        let version_prefix = format!("{}/", options.version);
+        let (version_objects, immutable_objects) =
+            futures::try_join!(self.list(&version_prefix), self.list(IMMUTABLE_PREFIX))?;
         let scratch = tempfile::tempdir().map_err(|e| ReleaseError::Unreadable {
             path: std::env::temp_dir(),
             message: e.to_string(),
@@ -381,14 +386,7 @@ impl Release {
             }
         }
 
-        let total: u64 = tasks
-            .iter()
-            .map(|t| match t {
-                Task::Put { digests, .. } => digests.size,
-                Task::Copy { size, .. } => *size,
-            })
-            .sum();
-        let progress = Progress::new(tasks.len() as u64, total, options.quiet);
+        let progress = Progress::new(&tasks, unchanged as u64, options.quiet);
         let engine = Engine {
             s3: self.s3.clone(),
             bucket: self.target.bucket.clone(),

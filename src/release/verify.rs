@@ -78,7 +78,7 @@ impl Release {
                 multipart_threshold: options.multipart_threshold,
                 counters: self.counters.clone(),
             };
-            let progress = Progress::new(tasks.len() as u64, 0, true);
+            let progress = Progress::new(&tasks, 0, true);
             engine.run(tasks, &progress).await?;
         }
         match self.check_bucket(manifest).await?.first() {

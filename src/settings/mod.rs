@@ -336,7 +336,7 @@ impl Resolved {
             precompress: self.list("precompress"),
             brotli_level: self.int("brotli_level").unwrap_or(11) as u32,
             upload: UploadSettings {
-                concurrency: self.int("upload.concurrency").unwrap_or(32) as usize,
+                concurrency: self.int("upload.concurrency").unwrap_or(256) as usize,
                 multipart_threshold: (self.int("upload.multipart_threshold_mib").unwrap_or(16)
                     as u64)
                     << 20,
