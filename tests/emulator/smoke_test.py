@@ -100,6 +100,23 @@ def kvs_err(r: requests.Response, status: int, code: str) -> None:
     check(r.json().get("Message"), "error body has a Message")
 
 
+MODULE_MAX_LINES = 350
+
+
+def test_module_sizes() -> None:
+    """The emulator stays a package of small modules, one per AWS area (issue 14): none may grow
+    past MODULE_MAX_LINES lines."""
+    pkg = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cch_emulator")
+    sizes = {}
+    for name in sorted(os.listdir(pkg)):
+        if name.endswith(".py"):
+            with open(os.path.join(pkg, name), encoding="utf-8") as fh:
+                sizes[name] = sum(1 for _ in fh)
+    check("app.py" in sizes and "__main__.py" in sizes, f"the package's modules are in {pkg}: {sorted(sizes)}")
+    big = {n: c for n, c in sizes.items() if c > MODULE_MAX_LINES}
+    eq(big, {}, f"modules over {MODULE_MAX_LINES} lines (split them by AWS area)")
+
+
 def test_health() -> None:
     doc = hook("GET", "/_emulator/health")
     eq(doc["status"], "ok", "health status")
@@ -959,7 +976,7 @@ def test_policy_quotas() -> None:
     check(len(cf.list_cache_policies(Type="custom")["CachePolicyList"].get("Items", [])) < 20, "default account")
 
 
-TESTS = [test_health, test_codeconnections, test_log_retention_values, test_kvs_data_plane, test_cache_policies, test_response_headers_policies, test_functions,
+TESTS = [test_module_sizes, test_health, test_codeconnections, test_log_retention_values, test_kvs_data_plane, test_cache_policies, test_response_headers_policies, test_functions,
          test_distributions, test_connections, test_pipeline_state, test_codebuild, test_faults,
          test_fault_modes, test_s3_conditional_writes,
          test_bucket_versioning_wire_format, test_request_log, test_policy_quotas, test_route53_wildcard_names, test_acm_and_reset]
