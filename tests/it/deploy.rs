@@ -1,7 +1,7 @@
 //! `deploy`, `plan`, `delete` and `show` against the emulator, through the CLI, with every
 //! resource read back through the SDK.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 
