@@ -10,6 +10,7 @@ mod support;
 
 mod ci_github;
 mod cli_settings;
+mod completions_man;
 mod deploy;
 mod detect;
 mod domains;

@@ -407,7 +407,10 @@ async fn a_failed_upload_changes_nothing_live_and_a_rerun_finishes_without_resen
         !sent_before.is_empty(),
         "some files made it before the failure"
     );
-    support::hook_delete(&format!("/_emulator/faults/{}", fault["id"].as_str().unwrap()));
+    support::hook_delete(&format!(
+        "/_emulator/faults/{}",
+        fault["id"].as_str().unwrap()
+    ));
 
     let report = d.publish_ok(&["--version", "v2"]);
     assert_eq!(report["live"], "v2");
