@@ -190,6 +190,36 @@ pub enum Command {
         after_help = "Examples:\n  cargo cloudfront-host ci github             # write .github/workflows/cloudfront-host.yml, set ci.github = true\n  cargo cloudfront-host ci github --dry-run   # print the workflow, write nothing\n  cargo cloudfront-host deploy                # then: the OIDC provider and the roles the workflow assumes"
     )]
     Ci(CiCommand),
+
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    #[command(
+        after_help = "Examples:\n  source <(cargo cloudfront-host completions bash)   # in ~/.bashrc\n  cargo cloudfront-host completions zsh > ~/.zfunc/_cargo-cloudfront-host   # ~/.zfunc in fpath\n  cargo cloudfront-host completions fish > ~/.config/fish/completions/cargo-cloudfront-host.fish\n\n\
+                      The script completes `cargo-cloudfront-host`, the program `cargo cloudfront-host` runs. It is\n\
+                      generated from the same definitions the command line is parsed with."
+    )]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff), or write one page per subcommand with --out
+    #[command(
+        after_help = "Examples:\n  cargo cloudfront-host man | man -l -\n  cargo cloudfront-host man --out ~/.local/share/man/man1   # then: man cargo-cloudfront-host-deploy\n\n\
+                      Generated from the same definitions the command line is parsed with, like --help."
+    )]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write cargo-cloudfront-host.1 and one page per subcommand (cargo-cloudfront-host-deploy.1,
+    /// ...) into DIR instead of printing the main page
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

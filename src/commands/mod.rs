@@ -2,9 +2,11 @@
 
 pub mod buildspec;
 pub mod ci;
+pub mod completions;
 pub mod delete;
 pub mod deploy;
 pub mod init;
+pub mod man;
 pub mod plan;
 pub mod previews;
 pub mod promote;
@@ -36,6 +38,8 @@ pub async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<()> {
         Command::Upload => upload::run(&cli.global, ui).await,
         Command::Serve(args) => serve::run(&cli.global, args, ui).await,
         Command::Ci(crate::cli::CiCommand::Github(args)) => ci::github(&cli.global, args, ui).await,
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args, ui),
     }
 }
 

@@ -205,18 +205,16 @@ pub fn permissions_policy(bucket: &str, kvs_arn: &str, delete_objects: bool) -> 
             }
         ]
     });
-    if !delete_objects {
-        if let Some(statements) = policy["Statement"].as_array_mut() {
-            statements.push(json!({
-                "Sid": "PreviewRecords",
-                "Effect": "Allow",
-                "Action": "s3:DeleteObject",
-                "Resource": format!(
-                    "{bucket_arn}/{}*",
-                    crate::release::previews::METADATA_PREFIX
-                )
-            }));
-        }
+    if !delete_objects && let Some(statements) = policy["Statement"].as_array_mut() {
+        statements.push(json!({
+            "Sid": "PreviewRecords",
+            "Effect": "Allow",
+            "Action": "s3:DeleteObject",
+            "Resource": format!(
+                "{bucket_arn}/{}*",
+                crate::release::previews::METADATA_PREFIX
+            )
+        }));
     }
     policy
 }

@@ -1,7 +1,7 @@
 //! Every S3, IAM, STS, ACM and Route 53 operation the product uses, called once through
 //! `src/aws.rs` against the local emulator, with its effect read back.
 
-mod support;
+use crate::support;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{

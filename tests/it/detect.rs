@@ -1,7 +1,7 @@
 //! Detection of every fixture in `fixtures/`: stack, package, output directory, build command,
 //! pinned versions, and the refusals and ambiguities a user can meet.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Every CodeBuild, CodePipeline and CodeStar connections operation the product uses, called
 //! through `src/aws.rs` against the emulator and read back.
 
-mod support;
+use crate::support;
 
 use aws_sdk_codebuild::types::{
     ArtifactsType, CacheType, CloudWatchLogsConfig, ComputeType, EnvironmentType,

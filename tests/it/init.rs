@@ -2,7 +2,7 @@
 //! that nothing else in Cargo.toml moves), dry runs, JSON, refusals, and the buildspec that
 //! follows from the written settings. No AWS is involved.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

@@ -7,7 +7,7 @@
 //! own: an IAM user created in a fresh account id (the emulator's `x-moto-account-id`
 //! header), whose access key then stands for that account in every request.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! reused, pending, failed), validation and alias records, the redirect in the function,
 //! refusal to overwrite foreign records, and a clean delete.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 //! a directory, fetched over HTTP and loaded in headless Chromium, which must run the
 //! WebAssembly and show what it computed.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 // ---------------------------------------------------------------------------------------------
 // The fixture, built once per test run.
 
-/// The directory cargo put this test binary's target in (`<target>/debug/deps/serve-<hash>`).
+/// The directory cargo put this test binary's target in (`<target>/debug/deps/it-<hash>`).
 fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     exe.ancestors()

@@ -1,7 +1,7 @@
 //! Settings as a user meets them through the CLI: layering, errors that point at the file and
 //! line, warnings for unknown keys, and `show` against the emulator.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

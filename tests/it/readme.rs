@@ -21,7 +21,9 @@ fn readme_settings_table_matches_the_key_registry() {
             std::fs::write(&path, updated).expect("write README.md");
             return;
         }
-        panic!("README.md's settings table is stale; run UPDATE_README=1 cargo test --test readme");
+        panic!(
+            "README.md's settings table is stale; run UPDATE_README=1 cargo test --test it readme"
+        );
     }
     for def in keys::KEYS {
         assert!(

@@ -4,7 +4,7 @@
 //! injected S3 and KeyValueStore errors. Each case ends by checking the bucket itself: the live
 //! version's every object is there with the bytes its manifest names.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

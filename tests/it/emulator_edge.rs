@@ -2,7 +2,7 @@
 //! response-headers policies, KeyValueStore control and data plane, functions by stage,
 //! distributions), called through `src/aws.rs` against the emulator and read back.
 
-mod support;
+use crate::support;
 
 use aws_sdk_cloudfront::primitives::Blob;
 use aws_sdk_cloudfront::types::*;

@@ -4,7 +4,7 @@
 //! `serve --preview`), the password at the edge, and `deploy` with `previews.domain` (wildcard
 //! certificate name, alias and record) and `access.* = "password"`.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};

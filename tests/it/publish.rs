@@ -1,6 +1,6 @@
 //! `publish`, `versions`, `rollback` and retention against the emulator, through the CLI.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 
@@ -34,7 +34,7 @@ async fn deployed(metadata: &str) -> Deployed {
         project: &name,
     });
     // The two resources publish needs, owned the way `deploy` owns them (tests of the whole
-    // stack live in tests/deploy.rs; this keeps the placeholder version out of these).
+    // stack live in tests/it/deploy.rs; this keeps the placeholder version out of these).
     let aws = support::aws(REGION).await;
     support::create_bucket(&aws, &names.bucket(), REGION).await;
     let tags = names
@@ -390,7 +390,7 @@ async fn a_failed_upload_changes_nothing_live_and_a_rerun_finishes_without_resen
     write(&d.site, "docs/guide/index.html", b"<h1>guide v2</h1>");
     write(&d.site, "extra/a.txt", b"a");
     // Every upload of the guide page fails, past the SDK's retries.
-    support::hook(
+    let fault = support::hook(
         "/_emulator/faults",
         serde_json::json!({"method": "PUT", "path": format!("/{}/v2/docs/guide/index.html", d.bucket), "status": 500, "code": "InternalError", "message": "injected", "count": 50}),
     );
@@ -407,7 +407,10 @@ async fn a_failed_upload_changes_nothing_live_and_a_rerun_finishes_without_resen
         !sent_before.is_empty(),
         "some files made it before the failure"
     );
-    support::hook_delete("/_emulator/faults");
+    support::hook_delete(&format!(
+        "/_emulator/faults/{}",
+        fault["id"].as_str().unwrap()
+    ));
 
     let report = d.publish_ok(&["--version", "v2"]);
     assert_eq!(report["live"], "v2");
@@ -619,8 +622,8 @@ async fn a_file_throttled_past_the_sdk_retries_is_sent_again_later() {
     let report = d.publish_ok(&["--version", "v1"]);
     assert_eq!(report["live"], "v1", "{report}");
     assert_eq!(report["concurrency"]["throttled"], 7, "{report}");
-    // Seven objects (the wasm has two siblings), style.css sent twice, the manifest.
-    assert_eq!(report["requests"]["put"], 9, "{report}");
+    // The claim, seven objects (the wasm has two siblings), style.css sent twice, the manifest.
+    assert_eq!(report["requests"]["put"], 10, "{report}");
     d.assert_stored("v1", &site_files(&d.site)).await;
 }
 

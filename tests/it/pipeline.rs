@@ -2,7 +2,7 @@
 //! provisions and starts it, `upload` feeds the S3 source, `status` follows executions, and
 //! `delete` removes it all. Every resource is read back through the SDK.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
