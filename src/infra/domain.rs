@@ -165,19 +165,31 @@ struct Found {
     ours: bool,
 }
 
-async fn certificate_tags_ours(stack: &Stack<'_>, arn: &str) -> Result<bool, InfraError> {
-    let tags = stack
+/// Whether the certificate carries this project's tags; `None` when it was deleted meanwhile.
+async fn certificate_tags_ours(stack: &Stack<'_>, arn: &str) -> Result<Option<bool>, InfraError> {
+    let tags = match stack
         .aws
         .acm()
         .list_tags_for_certificate()
         .certificate_arn(arn)
         .send()
         .await
-        .map_err(|e| aws_err(format!("read the tags of certificate {arn}"), &e))?;
-    Ok(stack.names.owns(
-        tags.tags()
-            .iter()
-            .map(|t| (t.key(), t.value().unwrap_or_default())),
+    {
+        Ok(tags) => tags,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(aws_err(format!("read the tags of certificate {arn}"), &e)),
+    };
+    Ok(Some(
+        stack.names.owns(
+            tags.tags()
+                .iter()
+                .map(|t| (t.key(), t.value().unwrap_or_default())),
+        ),
     ))
 }
 
@@ -201,19 +213,25 @@ async fn find_certificate(
             let Some(arn) = summary.certificate_arn() else {
                 continue;
             };
-            let detail = acm
-                .describe_certificate()
-                .certificate_arn(arn)
-                .send()
-                .await
-                .map_err(|e| aws_err(format!("describe certificate {arn}"), &e))?
-                .certificate()
-                .cloned();
+            // A certificate listed a moment ago may be deleted before we read it (another
+            // project's `delete`, a person in the console): not ours to report, skip it.
+            let detail = match acm.describe_certificate().certificate_arn(arn).send().await {
+                Ok(out) => out.certificate().cloned(),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(aws_err(format!("describe certificate {arn}"), &e)),
+            };
             let Some(detail) = detail else { continue };
             if !covers_all(&detail, names) {
                 continue;
             }
-            let ours = certificate_tags_ours(stack, arn).await?;
+            let Some(ours) = certificate_tags_ours(stack, arn).await? else {
+                continue;
+            };
             if detail.status() == Some(&CertificateStatus::Issued) {
                 return Ok(Some(Found {
                     arn: arn.to_string(),
