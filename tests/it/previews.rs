@@ -30,29 +30,13 @@ struct Deployed {
 /// A project whose bucket and KeyValueStore exist (what `deploy` makes), with the stack record
 /// `deploy` writes (it names the distribution's domain, which preview URLs use).
 async fn deployed(metadata: &str) -> Deployed {
-    let name = support::unique("prv");
-    let (tmp, dir) = support::package(&format!(
-        "[package.metadata.cloudfront]\nname = \"{name}\"\nregion = \"{REGION}\"\nrouting = \"spa\"\nbuild.output_dir = \"dist\"\n{metadata}"
-    ));
-    let names = Names::new(&Scope {
-        account: support::ACCOUNT,
-        region: REGION,
-        repository: None,
-        project: &name,
-    });
-    let aws = support::aws(REGION).await;
-    support::create_bucket(&aws, &names.bucket(), REGION).await;
-    let kvs = aws
-        .cloudfront()
-        .create_key_value_store()
-        .name(names.kvs())
-        .comment(cargo_cloudfront_host::infra::ownership_marker(&names))
-        .send()
-        .await
-        .unwrap();
-    aws.s3()
+    let ready =
+        support::publish_ready("prv", REGION, &format!("routing = \"spa\"\n{metadata}")).await;
+    ready
+        .aws
+        .s3()
         .put_object()
-        .bucket(names.bucket())
+        .bucket(ready.names.bucket())
         .key("_cloudfront-host/stack.json")
         .body(
             serde_json::json!({"resources": {"distribution_domain": DIST_DOMAIN}})
@@ -63,15 +47,15 @@ async fn deployed(metadata: &str) -> Deployed {
         .send()
         .await
         .unwrap();
-    let site = dir.join("dist");
+    let site = ready.dir.join("dist");
     Deployed {
-        bucket: names.bucket(),
-        kvs_arn: kvs.key_value_store().unwrap().arn().to_string(),
-        aws,
-        _tmp: tmp,
-        dir,
+        bucket: ready.names.bucket(),
+        kvs_arn: ready.kvs_arn,
+        aws: ready.aws,
+        _tmp: ready.tmp,
+        dir: ready.dir,
         site,
-        name,
+        name: ready.name,
     }
 }
 

@@ -4,7 +4,6 @@ use crate::support;
 
 use std::path::{Path, PathBuf};
 
-use cargo_cloudfront_host::names::{Names, Scope};
 use predicates::prelude::*;
 
 const REGION: &str = "eu-west-1";
@@ -23,69 +22,21 @@ struct Deployed {
 }
 
 async fn deployed(metadata: &str) -> Deployed {
-    let name = support::unique("pub");
-    let (tmp, dir) = support::package(&format!(
-        "[package.metadata.cloudfront]\nname = \"{name}\"\nregion = \"{REGION}\"\nbuild.output_dir = \"dist\"\n{metadata}"
-    ));
-    let names = Names::new(&Scope {
-        account: support::ACCOUNT,
-        region: REGION,
-        repository: None,
-        project: &name,
-    });
-    // The two resources publish needs, owned the way `deploy` owns them (tests of the whole
-    // stack live in tests/it/deploy.rs; this keeps the placeholder version out of these).
-    let aws = support::aws(REGION).await;
-    support::create_bucket(&aws, &names.bucket(), REGION).await;
-    let tags = names
-        .tags()
-        .into_iter()
-        .map(|(k, v)| {
-            aws_sdk_s3::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .unwrap()
-        })
-        .collect::<Vec<_>>();
-    aws.s3()
-        .put_bucket_tagging()
-        .bucket(names.bucket())
-        .tagging(
-            aws_sdk_s3::types::Tagging::builder()
-                .set_tag_set(Some(tags))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let kvs = aws
-        .cloudfront()
-        .create_key_value_store()
-        .name(names.kvs())
-        .comment(cargo_cloudfront_host::infra::ownership_marker(&names))
-        .send()
-        .await
-        .unwrap();
-    let site = dir.join("dist");
+    let ready = support::publish_ready("pub", REGION, metadata).await;
+    let site = ready.dir.join("dist");
     write_site(&site, "v1", 1);
     Deployed {
-        bucket: names.bucket(),
-        kvs_arn: kvs.key_value_store().unwrap().arn().to_string(),
-        s3: aws.s3(),
-        kvs: aws.kvs(),
-        _tmp: tmp,
-        dir,
+        bucket: ready.names.bucket(),
+        kvs_arn: ready.kvs_arn,
+        s3: ready.aws.s3(),
+        kvs: ready.aws.kvs(),
+        _tmp: ready.tmp,
+        dir: ready.dir,
         site,
     }
 }
 
-fn write(dir: &Path, rel: &str, bytes: &[u8]) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, bytes).unwrap();
-}
+use support::write;
 
 /// A small Trunk-like site: `label` goes into index.html, `wasm_seed` decides the wasm bytes.
 fn write_site(dir: &Path, label: &str, wasm_seed: u8) {

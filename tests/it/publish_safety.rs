@@ -9,7 +9,6 @@ use crate::support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use cargo_cloudfront_host::names::{Names, Scope};
 use predicates::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -29,44 +28,21 @@ struct Deployed {
 
 /// A project whose bucket and KeyValueStore exist (what `deploy` creates), with a site in dist/.
 async fn deployed(metadata: &str) -> Deployed {
-    let name = support::unique("safe");
-    let (tmp, dir) = support::package(&format!(
-        "[package.metadata.cloudfront]\nname = \"{name}\"\nregion = \"{REGION}\"\nbuild.output_dir = \"dist\"\n{metadata}"
-    ));
-    let names = Names::new(&Scope {
-        account: support::ACCOUNT,
-        region: REGION,
-        repository: None,
-        project: &name,
-    });
-    let aws = support::aws(REGION).await;
-    support::create_bucket(&aws, &names.bucket(), REGION).await;
-    let kvs = aws
-        .cloudfront()
-        .create_key_value_store()
-        .name(names.kvs())
-        .comment(cargo_cloudfront_host::infra::ownership_marker(&names))
-        .send()
-        .await
-        .unwrap();
-    let site = dir.join("dist");
+    let ready = support::publish_ready("safe", REGION, metadata).await;
+    let site = ready.dir.join("dist");
     write_site(&site, "one", 1);
     Deployed {
-        bucket: names.bucket(),
-        kvs_arn: kvs.key_value_store().unwrap().arn().to_string(),
-        s3: aws.s3(),
-        kvs: aws.kvs(),
-        _tmp: tmp,
-        dir,
+        bucket: ready.names.bucket(),
+        kvs_arn: ready.kvs_arn,
+        s3: ready.aws.s3(),
+        kvs: ready.aws.kvs(),
+        _tmp: ready.tmp,
+        dir: ready.dir,
         site,
     }
 }
 
-fn write(dir: &Path, rel: &str, bytes: &[u8]) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, bytes).unwrap();
-}
+use support::write;
 
 /// A small Trunk-like site with an error page: `label` goes into the pages, `seed` decides the
 /// wasm bytes (and so whether the hashed file is shared with another build).

@@ -294,3 +294,79 @@ pub fn last_request_seq(access_key: &str) -> u64 {
         .and_then(|r| r["seq"].as_u64())
         .unwrap_or(0)
 }
+
+/// What `deploy` leaves for `publish`: a one-package project (`name`, `region`,
+/// `build.output_dir = "dist"`, plus `metadata`) with its bucket (tagged as `deploy` tags it)
+/// and its KeyValueStore (with `deploy`'s ownership marker). Tests of the whole stack live in
+/// deploy.rs; this keeps `deploy`'s placeholder version out of the publish tests.
+pub struct PublishReady {
+    pub tmp: tempfile::TempDir,
+    pub dir: PathBuf,
+    pub name: String,
+    pub names: cargo_cloudfront_host::names::Names,
+    pub aws: Aws,
+    pub kvs_arn: String,
+}
+
+pub async fn publish_ready(prefix: &str, region: &str, metadata: &str) -> PublishReady {
+    use cargo_cloudfront_host::names::{Names, Scope};
+    let name = unique(prefix);
+    let (tmp, dir) = package(&format!(
+        "[package.metadata.cloudfront]\nname = \"{name}\"\nregion = \"{region}\"\nbuild.output_dir = \"dist\"\n{metadata}"
+    ));
+    let names = Names::new(&Scope {
+        account: ACCOUNT,
+        region,
+        repository: None,
+        project: &name,
+    });
+    let aws = aws(region).await;
+    create_bucket(&aws, &names.bucket(), region).await;
+    let tags = names
+        .tags()
+        .into_iter()
+        .map(|(k, v)| {
+            aws_sdk_s3::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("tag")
+        })
+        .collect::<Vec<_>>();
+    aws.s3()
+        .put_bucket_tagging()
+        .bucket(names.bucket())
+        .tagging(
+            aws_sdk_s3::types::Tagging::builder()
+                .set_tag_set(Some(tags))
+                .build()
+                .expect("tagging"),
+        )
+        .send()
+        .await
+        .expect("tag the bucket");
+    let kvs = aws
+        .cloudfront()
+        .create_key_value_store()
+        .name(names.kvs())
+        .comment(cargo_cloudfront_host::infra::ownership_marker(&names))
+        .send()
+        .await
+        .expect("create the KeyValueStore");
+    let kvs_arn = kvs.key_value_store().expect("a store").arn().to_string();
+    PublishReady {
+        tmp,
+        dir,
+        name,
+        names,
+        aws,
+        kvs_arn,
+    }
+}
+
+/// Writes `bytes` to `dir/rel`, creating the folders on the way.
+pub fn write(dir: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+    std::fs::write(p, bytes).expect("write");
+}
