@@ -26,7 +26,8 @@ pub const PROVIDER_HOST: &str = "token.actions.githubusercontent.com";
 /// The audience `aws-actions/configure-aws-credentials` asks for by default.
 pub const AUDIENCE: &str = "sts.amazonaws.com";
 /// The inline policy each role carries.
-pub const POLICY_NAME: &str = "cloudfront-host";
+pub use super::role::{POLICY_NAME, decode_policy, role_arn};
+use super::role::{converge_role, destroy_role};
 
 const PROVIDER: &str = "github-oidc-provider";
 const PUBLISH_ROLE: &str = "github-role";
@@ -129,10 +130,6 @@ pub fn provider_arn(account: &str) -> String {
     format!("arn:aws:iam::{account}:oidc-provider/{PROVIDER_HOST}")
 }
 
-pub fn role_arn(account: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:role/{name}")
-}
-
 /// Who may assume a role: GitHub's tokens for the STS audience with exactly this `sub`.
 pub fn trust_policy(provider_arn: &str, subject: &str) -> Value {
     json!({
@@ -217,17 +214,6 @@ pub fn permissions_policy(bucket: &str, kvs_arn: &str, delete_objects: bool) -> 
         }));
     }
     policy
-}
-
-/// IAM returns policy documents URL-encoded (RFC 3986); accept that and plain JSON.
-pub fn decode_policy(text: &str) -> Option<Value> {
-    serde_json::from_str(text).ok().or_else(|| {
-        let decoded = percent_encoding::percent_decode_str(text)
-            .decode_utf8()
-            .ok()?
-            .replace('+', " ");
-        serde_json::from_str(&decoded).ok()
-    })
 }
 
 /// True when some statement of `trust` names `provider` as its federated principal.
@@ -414,126 +400,6 @@ async fn other_trusting_role(
 // the roles
 // ---------------------------------------------------------------------------------------------
 
-struct Role {
-    arn: String,
-    trust: Option<Value>,
-    policy: Option<Value>,
-    owned: bool,
-}
-
-async fn read_role(stack: &Stack<'_>, name: &str) -> Result<Option<Role>, InfraError> {
-    let iam = stack.aws.iam();
-    let role = match iam.get_role().role_name(name).send().await {
-        Ok(out) => out.role().cloned(),
-        Err(e) if e.as_service_error().is_some_and(no_such_entity) => return Ok(None),
-        Err(e) => return Err(aws_err(format!("look up role {name}"), &e)),
-    };
-    let Some(role) = role else { return Ok(None) };
-    let tags = iam
-        .list_role_tags()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(|e| aws_err(format!("read the tags of role {name}"), &e))?;
-    let policy = match iam
-        .get_role_policy()
-        .role_name(name)
-        .policy_name(POLICY_NAME)
-        .send()
-        .await
-    {
-        Ok(out) => decode_policy(out.policy_document()),
-        Err(e) if e.as_service_error().is_some_and(no_such_entity) => None,
-        Err(e) => return Err(aws_err(format!("read the policy of role {name}"), &e)),
-    };
-    Ok(Some(Role {
-        arn: role.arn().to_string(),
-        trust: role.assume_role_policy_document().and_then(decode_policy),
-        policy,
-        owned: stack
-            .names
-            .owns(tags.tags().iter().map(|t| (t.key(), t.value()))),
-    }))
-}
-
-async fn put_policy(stack: &Stack<'_>, role: &str, policy: &Value) -> Result<(), InfraError> {
-    stack
-        .aws
-        .iam()
-        .put_role_policy()
-        .role_name(role)
-        .policy_name(POLICY_NAME)
-        .policy_document(policy.to_string())
-        .send()
-        .await
-        .map_err(|e| aws_err(format!("set the policy of role {role}"), &e))?;
-    Ok(())
-}
-
-/// Creates the role, or brings its trust and inline policy back to `trust` and `policy`
-/// (compared as JSON values: IAM's URL-encoding and key order are not differences).
-async fn converge_role(
-    stack: &mut Stack<'_>,
-    mode: Mode,
-    resource: &'static str,
-    name: &str,
-    trust: Value,
-    policy: Value,
-) -> Result<(Change, String), InfraError> {
-    let iam = stack.aws.iam();
-    let Some(actual) = read_role(stack, name).await? else {
-        if mode == Mode::Apply {
-            iam.create_role()
-                .role_name(name)
-                .description(stack.marker())
-                .assume_role_policy_document(trust.to_string())
-                .set_tags(Some(tags(stack)?))
-                .send()
-                .await
-                .map_err(|e| aws_err(format!("create role {name}"), &e))?;
-            put_policy(stack, name, &policy).await?;
-        }
-        let change = Change::new(resource, name, Action::Create, "does not exist");
-        return Ok((change, role_arn(&stack.account, name)));
-    };
-    if !actual.owned {
-        return Err(InfraError::NotOwned {
-            kind: "IAM role",
-            name: name.to_string(),
-            proof: "tags (cloudfront-host:project and cloudfront-host:stack)",
-        });
-    }
-    let trust_differs = actual.trust.as_ref() != Some(&trust);
-    let policy_differs = actual.policy.as_ref() != Some(&policy);
-    let mut differences = Vec::new();
-    if trust_differs {
-        differences.push("trust policy".to_string());
-    }
-    if policy_differs {
-        differences.push(match &actual.policy {
-            None => "inline policy missing".to_string(),
-            Some(_) => "inline policy differs from least privilege".to_string(),
-        });
-    }
-    if mode == Mode::Apply {
-        if trust_differs {
-            iam.update_assume_role_policy()
-                .role_name(name)
-                .policy_document(trust.to_string())
-                .send()
-                .await
-                .map_err(|e| aws_err(format!("update the trust policy of role {name}"), &e))?;
-        }
-        if policy_differs {
-            put_policy(stack, name, &policy).await?;
-        }
-    }
-    Ok((
-        Change::from_differences(resource, name, &differences),
-        actual.arn,
-    ))
-}
-
 /// The store the policies name: the one `deploy` found or created, else (a plan before the
 /// first deploy) its name-derived stand-in.
 fn kvs_arn(stack: &Stack<'_>) -> String {
@@ -574,65 +440,6 @@ pub async fn converge_preview_role(
     let (change, arn) = converge_role(stack, mode, PREVIEW_ROLE, &name, trust, policy).await?;
     stack.github_ids.preview_role_arn = Some(arn);
     Ok(change)
-}
-
-async fn destroy_role(
-    stack: &mut Stack<'_>,
-    mode: Mode,
-    resource: &'static str,
-    name: String,
-) -> Result<Change, InfraError> {
-    let Some(actual) = read_role(stack, &name).await? else {
-        return Ok(Change::gone(resource, &name));
-    };
-    if !actual.owned {
-        return Ok(Change::left_alone(
-            resource,
-            &name,
-            "not tagged as this project's",
-        ));
-    }
-    if mode == Mode::Apply {
-        let iam = stack.aws.iam();
-        let inline = iam
-            .list_role_policies()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("list the policies of role {name}"), &e))?;
-        for policy in inline.policy_names() {
-            iam.delete_role_policy()
-                .role_name(&name)
-                .policy_name(policy)
-                .send()
-                .await
-                .map_err(|e| aws_err(format!("delete policy {policy} of role {name}"), &e))?;
-        }
-        // A managed policy someone attached by hand would make DeleteRole fail
-        // (DeleteConflict); the role is ours, so it goes with everything on it.
-        let attached = iam
-            .list_attached_role_policies()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("list the managed policies of role {name}"), &e))?;
-        for p in attached.attached_policies() {
-            if let Some(arn) = p.policy_arn() {
-                iam.detach_role_policy()
-                    .role_name(&name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .map_err(|e| aws_err(format!("detach {arn} from role {name}"), &e))?;
-            }
-        }
-        iam.delete_role()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("delete role {name}"), &e))?;
-    }
-    Ok(Change::removed(resource, &name))
 }
 
 pub async fn destroy_publish_role(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {

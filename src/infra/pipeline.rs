@@ -28,7 +28,8 @@ use serde_json::{Value, json};
 use super::{Action, Change, InfraError, Mode, Stack, aws_err};
 
 /// The inline policy every role of ours carries (one per role).
-pub const POLICY_NAME: &str = "cloudfront-host";
+pub use super::role::{POLICY_NAME, canonical_policy};
+use super::role::{converge_role, destroy_role};
 /// The CodeBuild image: Ubuntu with the usual build tools; Rust is installed by the buildspec.
 pub const IMAGE: &str = "aws/codebuild/standard:7.0";
 /// Where `upload` puts the zipped project in the artifact bucket (the S3 source object).
@@ -247,53 +248,6 @@ pub fn connection_service(arn: &str) -> &'static str {
     } else {
         "codestar-connections"
     }
-}
-
-/// A policy document in a canonical form, so that two documents IAM treats alike compare
-/// equal: a lone string and a one-element list are the same, the order of actions, resources,
-/// principals and statements does not matter (IAM evaluates them as sets).
-pub fn canonical_policy(doc: &Value) -> Value {
-    fn as_sorted_list(v: &Value) -> Value {
-        let mut items: Vec<Value> = match v {
-            Value::Array(a) => a.iter().map(canonical_policy).collect(),
-            other => vec![canonical_policy(other)],
-        };
-        items.sort_by_key(|i| i.to_string());
-        items.dedup();
-        Value::Array(items)
-    }
-    match doc {
-        Value::Object(map) => {
-            // Keys in sorted order, so that the text the lists are sorted by does not depend
-            // on serde_json's map ordering.
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let mut out = serde_json::Map::new();
-            for k in keys {
-                let v = &map[k];
-                let v = match k.as_str() {
-                    "Action" | "NotAction" | "Resource" | "NotResource" | "Statement"
-                    | "Service" | "AWS" | "Federated" => as_sorted_list(v),
-                    _ => canonical_policy(v),
-                };
-                out.insert(k.clone(), v);
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(canonical_policy).collect()),
-        other => other.clone(),
-    }
-}
-
-/// IAM returns policy documents URL-encoded (RFC 3986: a space is `%20`, and a `+` is a `+`);
-/// accept the plain form too.
-fn decode_policy(text: &str) -> Option<Value> {
-    serde_json::from_str(text).ok().or_else(|| {
-        let decoded = percent_encoding::percent_decode_str(text)
-            .decode_utf8()
-            .ok()?;
-        serde_json::from_str(&decoded).ok()
-    })
 }
 
 fn other<E: std::fmt::Display>(e: E) -> InfraError {
@@ -822,155 +776,20 @@ pub async fn destroy_log_group(stack: &mut Stack<'_>, mode: Mode) -> Result<Chan
 // IAM roles
 // ---------------------------------------------------------------------------------------------
 
-struct Role {
-    trust: Option<Value>,
-    policy: Option<Value>,
-    owned: bool,
-}
-
-async fn read_role(stack: &Stack<'_>, name: &str) -> Result<Option<Role>, InfraError> {
-    let iam = stack.aws.iam();
-    let role = match iam.get_role().role_name(name).send().await {
-        Ok(out) => out.role().cloned(),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(aws_err(format!("look up role {name}"), &e)),
-    };
-    let Some(role) = role else { return Ok(None) };
-    let tags = iam
-        .list_role_tags()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(|e| aws_err(format!("read the tags of role {name}"), &e))?;
-    let owned = stack
-        .names
-        .owns(tags.tags().iter().map(|t| (t.key(), t.value())));
-    let policy = match iam
-        .get_role_policy()
-        .role_name(name)
-        .policy_name(POLICY_NAME)
-        .send()
-        .await
-    {
-        Ok(out) => decode_policy(out.policy_document()).map(|p| canonical_policy(&p)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            None
-        }
-        Err(e) => return Err(aws_err(format!("read the policy of role {name}"), &e)),
-    };
-    Ok(Some(Role {
-        trust: role
-            .assume_role_policy_document()
-            .and_then(decode_policy)
-            .map(|p| canonical_policy(&p)),
-        policy,
-        owned,
-    }))
-}
-
-async fn converge_role(
-    stack: &mut Stack<'_>,
-    mode: Mode,
-    resource: &'static str,
-    name: String,
-    trust: Value,
-    policy: Value,
-) -> Result<Change, InfraError> {
-    let iam = stack.aws.iam();
-    let Some(actual) = read_role(stack, &name).await? else {
-        if mode == Mode::Apply {
-            let tags = stack
-                .names
-                .tags()
-                .into_iter()
-                .map(|(k, v)| {
-                    aws_sdk_iam::types::Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .build()
-                        .map_err(other)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            iam.create_role()
-                .role_name(&name)
-                .description(stack.marker())
-                .assume_role_policy_document(trust.to_string())
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| aws_err(format!("create role {name}"), &e))?;
-            put_policy(stack, &name, &policy).await?;
-        }
-        return Ok(Change::new(
-            resource,
-            &name,
-            Action::Create,
-            "does not exist",
-        ));
-    };
-    if !actual.owned {
-        return Err(InfraError::NotOwned {
-            kind: "IAM role",
-            name,
-            proof: "tags (cloudfront-host:project and cloudfront-host:stack)",
-        });
-    }
-    let (trust_wanted, policy_wanted) = (canonical_policy(&trust), canonical_policy(&policy));
-    let trust_differs = actual.trust.as_ref() != Some(&trust_wanted);
-    let policy_differs = actual.policy.as_ref() != Some(&policy_wanted);
-    let mut differences = Vec::new();
-    if trust_differs {
-        differences.push("trust policy".to_string());
-    }
-    if policy_differs {
-        differences.push(match &actual.policy {
-            None => "inline policy missing".to_string(),
-            Some(_) => "inline policy differs from least privilege".to_string(),
-        });
-    }
-    if mode == Mode::Apply && !differences.is_empty() {
-        if trust_differs {
-            iam.update_assume_role_policy()
-                .role_name(&name)
-                .policy_document(trust.to_string())
-                .send()
-                .await
-                .map_err(|e| aws_err(format!("update the trust policy of role {name}"), &e))?;
-        }
-        if policy_differs {
-            put_policy(stack, &name, &policy).await?;
-        }
-    }
-    Ok(Change::from_differences(resource, &name, &differences))
-}
-
-async fn put_policy(stack: &Stack<'_>, role: &str, policy: &Value) -> Result<(), InfraError> {
-    stack
-        .aws
-        .iam()
-        .put_role_policy()
-        .role_name(role)
-        .policy_name(POLICY_NAME)
-        .policy_document(policy.to_string())
-        .send()
-        .await
-        .map_err(|e| aws_err(format!("set the policy of role {role}"), &e))?;
-    Ok(())
-}
-
 pub async fn converge_build_role(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let scope = Scope::of(stack);
     let name = stack.names.build_role();
     let trust = trust_policy("codebuild.amazonaws.com", &stack.account);
-    converge_role(stack, mode, "build-role", name, trust, build_policy(&scope)).await
+    converge_role(
+        stack,
+        mode,
+        "build-role",
+        &name,
+        trust,
+        build_policy(&scope),
+    )
+    .await
+    .map(|(change, _)| change)
 }
 
 fn connection_for_policy(stack: &Stack<'_>) -> Option<String> {
@@ -1000,64 +819,9 @@ pub async fn converge_pipeline_role(
     let trust = trust_policy("codepipeline.amazonaws.com", &stack.account);
     let connection = connection_for_policy(stack);
     let policy = pipeline_policy(&scope, connection.as_deref());
-    converge_role(stack, mode, "pipeline-role", name, trust, policy).await
-}
-
-async fn destroy_role(
-    stack: &mut Stack<'_>,
-    mode: Mode,
-    resource: &'static str,
-    name: String,
-) -> Result<Change, InfraError> {
-    let Some(actual) = read_role(stack, &name).await? else {
-        return Ok(Change::gone(resource, &name));
-    };
-    if !actual.owned {
-        return Ok(Change::left_alone(
-            resource,
-            &name,
-            "not tagged as this project's",
-        ));
-    }
-    if mode == Mode::Apply {
-        let iam = stack.aws.iam();
-        let inline = iam
-            .list_role_policies()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("list the policies of role {name}"), &e))?;
-        for policy in inline.policy_names() {
-            iam.delete_role_policy()
-                .role_name(&name)
-                .policy_name(policy)
-                .send()
-                .await
-                .map_err(|e| aws_err(format!("delete policy {policy} of role {name}"), &e))?;
-        }
-        let attached = iam
-            .list_attached_role_policies()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("list the managed policies of role {name}"), &e))?;
-        for p in attached.attached_policies() {
-            if let Some(arn) = p.policy_arn() {
-                iam.detach_role_policy()
-                    .role_name(&name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .map_err(|e| aws_err(format!("detach {arn} from role {name}"), &e))?;
-            }
-        }
-        iam.delete_role()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("delete role {name}"), &e))?;
-    }
-    Ok(Change::removed(resource, &name))
+    converge_role(stack, mode, "pipeline-role", &name, trust, policy)
+        .await
+        .map(|(change, _)| change)
 }
 
 pub async fn destroy_build_role(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
@@ -1906,6 +1670,7 @@ pub async fn start_execution(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::infra::role::decode_policy;
 
     fn scope() -> Scope {
         Scope {
