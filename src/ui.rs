@@ -1,5 +1,7 @@
 //! Terminal output: cargo-style status lines on stderr, results on stdout as text or JSON.
 
+pub mod progress;
+
 use std::fmt::Display;
 use std::io::Write;
 

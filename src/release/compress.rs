@@ -5,7 +5,33 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::ReleaseError;
-use super::scan::{Digests, Encoding, digest_file};
+use super::scan::{Digests, Encoding, SiteFile, digest_file};
+
+/// A folder for siblings compressed at upload time; it lives until the uploads read them.
+pub fn scratch_dir() -> Result<tempfile::TempDir, ReleaseError> {
+    tempfile::tempdir().map_err(|e| io_error(&std::env::temp_dir(), e))
+}
+
+/// The bytes of `file`'s `encoding` sibling: the build's own, else compressed now into
+/// `scratch` (off the async threads).
+pub async fn sibling(
+    file: &SiteFile,
+    encoding: Encoding,
+    brotli_level: u32,
+    scratch: &Path,
+) -> Result<(PathBuf, Digests), ReleaseError> {
+    if let Some((path, digests)) = file.prebuilt.get(&encoding) {
+        return Ok((path.clone(), digests.clone()));
+    }
+    let source = file.abs.clone();
+    let out = scratch.to_path_buf();
+    tokio::task::spawn_blocking(move || compress(&source, encoding, brotli_level, &out))
+        .await
+        .map_err(|e| ReleaseError::Unreadable {
+            path: file.abs.clone(),
+            message: e.to_string(),
+        })?
+}
 
 pub fn compress(
     source: &Path,

@@ -97,6 +97,24 @@ impl Manifest {
         self.files == other.files
     }
 
+    /// Two manifests of one version describe the same files: paths, keys and hashes (siblings
+    /// included); md5s, times and git facts aside.
+    pub fn same_files(&self, other: &Manifest) -> bool {
+        self.files.len() == other.files.len()
+            && self.files.iter().zip(&other.files).all(|(x, y)| {
+                x.path == y.path
+                    && x.key == y.key
+                    && x.sha256 == y.sha256
+                    && x.encodings.len() == y.encodings.len()
+                    && x.encodings
+                        .iter()
+                        .zip(&y.encodings)
+                        .all(|((e1, v1), (e2, v2))| {
+                            e1 == e2 && v1.key == v2.key && v1.sha256 == v2.sha256
+                        })
+            })
+    }
+
     pub fn created_time(&self) -> Option<std::time::SystemTime> {
         humantime::parse_rfc3339(&self.created).ok()
     }

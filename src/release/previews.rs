@@ -9,16 +9,17 @@
 //! a key always has its metadata unless someone removed it by hand (such a preview never
 //! expires by itself; `previews delete` removes it).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudfrontkeyvaluestore::Client;
 use serde::{Deserialize, Serialize};
 
 use super::manifest::STATE_PREFIX;
-use super::upload::Counters;
+use super::pointer::{KeyWrite, read_key, write_key};
 use super::{Release, ReleaseError};
-use crate::aws::describe;
+
+pub use super::pointer::list_keys;
 
 pub const KEY_PREFIX: &str = "preview:";
 pub const METADATA_PREFIX: &str = "_cloudfront-host/previews/";
@@ -189,19 +190,7 @@ pub fn github_outputs(
 
 /// The stored password record, if any.
 pub async fn stored_password(client: &Client, arn: &str) -> Result<Option<String>, ReleaseError> {
-    match client.get_key().kvs_arn(arn).key(PASSWORD_KEY).send().await {
-        Ok(out) => Ok(Some(out.value().to_string())),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(ReleaseError::Aws {
-            action: "read the password record from the KeyValueStore".into(),
-            message: describe(&e),
-        }),
-    }
+    read_key(client, arn, PASSWORD_KEY).await
 }
 
 /// Stores `password` (salted and hashed) unless the stored record already matches it: a
@@ -218,7 +207,7 @@ pub async fn store_password(
         return Ok(false);
     }
     let record = password_record(&new_salt(), password);
-    write(client, arn, Write::Put(PASSWORD_KEY, &record)).await?;
+    write_key(client, arn, KeyWrite::Put(PASSWORD_KEY, &record)).await?;
     Ok(true)
 }
 
@@ -273,129 +262,6 @@ fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
-fn kvs_err(action: String, message: String) -> ReleaseError {
-    ReleaseError::Aws { action, message }
-}
-
-/// Every key of the store with its value (ListKeys, all pages).
-pub async fn list_keys(
-    client: &Client,
-    arn: &str,
-) -> Result<BTreeMap<String, String>, ReleaseError> {
-    let mut out = BTreeMap::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_keys()
-            .kvs_arn(arn)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| ReleaseError::Aws {
-                action: "list the KeyValueStore's keys".into(),
-                message: describe(&e),
-            })?;
-        for item in page.items() {
-            out.insert(item.key().to_string(), item.value().to_string());
-        }
-        token = page
-            .next_token()
-            .map(String::from)
-            .filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
-}
-
-enum Write<'a> {
-    Put(&'a str, &'a str),
-    Delete(&'a str),
-}
-
-/// One key written with the store's ETag. A conflict means another writer changed some key
-/// in between (another branch's preview, say): read the new ETag and try again, a few times.
-/// Unlike the live flip, nothing here depends on what the other writer did.
-async fn write(client: &Client, arn: &str, op: Write<'_>) -> Result<(), ReleaseError> {
-    let key = match op {
-        Write::Put(k, _) | Write::Delete(k) => k,
-    };
-    let mut attempt = 0u32;
-    loop {
-        let store = client
-            .describe_key_value_store()
-            .kvs_arn(arn)
-            .send()
-            .await
-            .map_err(|e| ReleaseError::Aws {
-                action: "describe the KeyValueStore".into(),
-                message: describe(&e),
-            })?;
-        let etag = store.e_tag().to_string();
-        let conflict = match op {
-            Write::Put(k, v) => match client
-                .put_key()
-                .kvs_arn(arn)
-                .key(k)
-                .value(v)
-                .if_match(&etag)
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_conflict_exception()) =>
-                {
-                    describe(&e)
-                }
-                Err(e) => {
-                    return Err(kvs_err(
-                        format!("write {k} to the KeyValueStore"),
-                        describe(&e),
-                    ));
-                }
-            },
-            Write::Delete(k) => match client
-                .delete_key()
-                .kvs_arn(arn)
-                .key(k)
-                .if_match(&etag)
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
-                {
-                    return Ok(());
-                }
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_conflict_exception()) =>
-                {
-                    describe(&e)
-                }
-                Err(e) => {
-                    return Err(kvs_err(
-                        format!("remove {k} from the KeyValueStore"),
-                        describe(&e),
-                    ));
-                }
-            },
-        };
-        attempt += 1;
-        if attempt >= 5 {
-            return Err(ReleaseError::Aws {
-                action: format!("write {key} to the KeyValueStore (the store kept changing)"),
-                message: conflict,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-    }
-}
-
 impl Release {
     /// Points the preview `slug` at `version` (which must have a manifest) and records when
     /// it expires. `live` is never touched.
@@ -420,10 +286,10 @@ impl Release {
             commit: git.commit.clone(),
         };
         self.put_json(&metadata_key(slug), &metadata).await?;
-        write(
+        write_key(
             self.pointer.client(),
             self.pointer.arn(),
-            Write::Put(&format!("{KEY_PREFIX}{slug}"), version),
+            KeyWrite::Put(&format!("{KEY_PREFIX}{slug}"), version),
         )
         .await?;
         Ok(metadata)
@@ -432,29 +298,9 @@ impl Release {
     /// The version the preview `slug` names.
     pub async fn preview_version(&self, slug: &str) -> Result<String, ReleaseError> {
         let key = format!("{KEY_PREFIX}{slug}");
-        match self
-            .pointer
-            .client()
-            .get_key()
-            .kvs_arn(self.pointer.arn())
-            .key(&key)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.value().to_string()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Err(ReleaseError::InvalidVersion(
-                    PreviewError::NoSuchPreview(slug.to_string()).to_string(),
-                ))
-            }
-            Err(e) => Err(ReleaseError::Aws {
-                action: format!("read {key} from the KeyValueStore"),
-                message: describe(&e),
-            }),
-        }
+        self.pointer.read_key(&key).await?.ok_or_else(|| {
+            ReleaseError::InvalidVersion(PreviewError::NoSuchPreview(slug.to_string()).to_string())
+        })
     }
 
     /// Every preview, by name, with its metadata where there is some.
@@ -493,17 +339,17 @@ impl Release {
         let keys = list_keys(self.pointer.client(), self.pointer.arn()).await?;
         let existed = keys.contains_key(&key);
         if existed {
-            write(
+            write_key(
                 self.pointer.client(),
                 self.pointer.arn(),
-                Write::Delete(&key),
+                KeyWrite::Delete(&key),
             )
             .await?;
         }
         let meta = metadata_key(slug);
         let had_metadata = self.get_json::<Metadata>(&meta).await?.is_some();
         if had_metadata {
-            super::retention::delete_keys(self, vec![meta]).await?;
+            self.delete_keys(vec![meta]).await?;
         }
         Ok(existed || had_metadata)
     }
@@ -567,39 +413,6 @@ impl Release {
         state?["resources"]["distribution_domain"]
             .as_str()
             .map(String::from)
-    }
-
-    async fn put_json<T: Serialize>(&self, key: &str, value: &T) -> Result<(), ReleaseError> {
-        let body = serde_json::to_vec_pretty(value).map_err(|e| ReleaseError::Aws {
-            action: format!("serialize {key}"),
-            message: e.to_string(),
-        })?;
-        Counters::add(&self.counters.put, 1);
-        self.s3
-            .put_object()
-            .bucket(&self.target.bucket)
-            .key(key)
-            .content_type("application/json")
-            .cache_control("no-cache")
-            .body(body.into())
-            .send()
-            .await
-            .map_err(|e| ReleaseError::Aws {
-                action: format!("write {key}"),
-                message: describe(&e),
-            })?;
-        Ok(())
-    }
-
-    async fn get_json<T: serde::de::DeserializeOwned>(
-        &self,
-        key: &str,
-    ) -> Result<Option<T>, ReleaseError> {
-        // A damaged record reads as none: the preview then simply never expires by itself.
-        Ok(self
-            .get_bytes(key)
-            .await?
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 }
 

@@ -13,14 +13,11 @@
 use std::collections::HashSet;
 use std::time::SystemTime;
 
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use serde::Serialize;
 
 use super::claim::claim_key;
 use super::manifest::{CLAIM_PREFIX, IMMUTABLE_PREFIX, STATE_PREFIX, manifest_key};
-use super::upload::Counters;
 use super::{Release, ReleaseError};
-use crate::aws::describe;
 use crate::settings::RetentionSettings;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -65,18 +62,16 @@ pub async fn apply(
     for m in &doomed {
         // The manifest goes first: from then on the version can never go live again, and a
         // deletion interrupted half-way leaves only unreachable objects behind.
-        delete_keys(
-            release,
-            vec![manifest_key(&m.version), claim_key(&m.version)],
-        )
-        .await?;
+        release
+            .delete_keys(vec![manifest_key(&m.version), claim_key(&m.version)])
+            .await?;
         let objects: Vec<String> = release
             .list(&format!("{}/", m.version))
             .await?
             .into_keys()
             .collect();
         report.deleted_objects += objects.len() as u64;
-        delete_keys(release, objects).await?;
+        release.delete_keys(objects).await?;
         report.deleted_versions.push(m.version.clone());
     }
 
@@ -84,7 +79,7 @@ pub async fn apply(
     // is still running keeps writing, so its newest object stays young.
     let complete: HashSet<&str> = versions.iter().map(|m| m.version.as_str()).collect();
     let claims = release.list(CLAIM_PREFIX).await?;
-    let mut unfinished: HashSet<String> = top_level_folders(release).await?;
+    let mut unfinished: HashSet<String> = release.top_level_folders().await?;
     unfinished.extend(claims.keys().filter_map(|k| {
         k.strip_prefix(CLAIM_PREFIX)?
             .strip_suffix(".json")
@@ -112,8 +107,8 @@ pub async fn apply(
         }
         // The claim goes last: while it exists, its references stay protected.
         report.deleted_objects += objects.len() as u64;
-        delete_keys(release, objects.into_keys().collect()).await?;
-        delete_keys(release, vec![claim_key(&v)]).await?;
+        release.delete_keys(objects.into_keys().collect()).await?;
+        release.delete_keys(vec![claim_key(&v)]).await?;
         report.abandoned.push(v);
     }
 
@@ -127,7 +122,7 @@ pub async fn apply(
         .map(|(key, _)| key)
         .collect();
     report.deleted_objects += orphans.len() as u64;
-    delete_keys(release, orphans).await?;
+    release.delete_keys(orphans).await?;
     Ok(report)
 }
 
@@ -174,67 +169,6 @@ async fn references(release: &Release) -> Result<HashSet<String>, ReleaseError> 
         }
     }
     Ok(out)
-}
-
-/// The names of the bucket's top-level folders (`<version>/`, `_immutable/`, …).
-async fn top_level_folders(release: &Release) -> Result<HashSet<String>, ReleaseError> {
-    let mut out = HashSet::new();
-    let mut pages = release
-        .s3
-        .list_objects_v2()
-        .bucket(&release.target.bucket)
-        .delimiter("/")
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        Counters::add(&release.counters.list, 1);
-        let page = page.map_err(|e| ReleaseError::Aws {
-            action: format!("list the folders of s3://{}", release.target.bucket),
-            message: describe(&e),
-        })?;
-        for p in page.common_prefixes() {
-            if let Some(name) = p.prefix().and_then(|p| p.strip_suffix('/')) {
-                out.insert(name.to_string());
-            }
-        }
-    }
-    Ok(out)
-}
-
-pub async fn delete_keys(release: &Release, keys: Vec<String>) -> Result<(), ReleaseError> {
-    for chunk in keys.chunks(1000) {
-        let ids: Vec<ObjectIdentifier> = chunk
-            .iter()
-            .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
-            .collect();
-        let delete = Delete::builder()
-            .set_objects(Some(ids))
-            .quiet(true)
-            .build()
-            .map_err(|e| ReleaseError::Aws {
-                action: "build a batch delete".into(),
-                message: e.to_string(),
-            })?;
-        Counters::add(&release.counters.delete, 1);
-        let out = release
-            .s3
-            .delete_objects()
-            .bucket(&release.target.bucket)
-            .delete(delete)
-            .send()
-            .await
-            .map_err(|e| ReleaseError::Aws {
-                action: "delete old objects".into(),
-                message: describe(&e),
-            })?;
-        if let Some(err) = out.errors().first() {
-            return Err(ReleaseError::Aws {
-                action: format!("delete {}", err.key().unwrap_or("an object")),
-                message: err.message().unwrap_or("unknown error").to_string(),
-            });
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,10 +7,13 @@
 
 use std::collections::HashMap;
 
+use super::compress;
 use super::manifest::{IMMUTABLE_PREFIX, Manifest};
+use super::objects::Listed;
+use super::plan::put;
 use super::scan::{Encoding, Site};
-use super::upload::{Engine, Progress, Task};
-use super::{Listed, PublishOptions, Release, ReleaseError, put_task};
+use super::upload::Task;
+use super::{PublishOptions, Release, ReleaseError};
 
 /// One object a manifest says is in place.
 struct Expected<'a> {
@@ -71,15 +74,7 @@ impl Release {
             // `_scratch` holds siblings compressed again; it lives until the uploads read them.
             let (tasks, _scratch) = self.repair_tasks(manifest, &bad, site, options).await?;
             sent += tasks.len();
-            let engine = Engine {
-                s3: self.s3.clone(),
-                bucket: self.target.bucket.clone(),
-                concurrency: options.concurrency,
-                multipart_threshold: options.multipart_threshold,
-                counters: self.counters.clone(),
-            };
-            let progress = Progress::new(&tasks, 0, true);
-            engine.run(tasks, &progress).await?;
+            self.send_tasks(tasks, 0, options, true).await?;
         }
         match self.check_bucket(manifest).await?.first() {
             None => Ok(sent),
@@ -113,13 +108,7 @@ impl Release {
             }
             // Not the MD5: a multipart upload, a bucket encrypted with SSE-KMS (whose ETags
             // are not MD5s), or other bytes. The SHA-256 stored with the object decides.
-            let head = self.head(e.key).await?;
-            if head
-                .metadata()
-                .and_then(|m| m.get("sha256"))
-                .map(String::as_str)
-                != Some(e.sha256)
-            {
+            if self.head(e.key).await?.sha256.as_deref() != Some(e.sha256) {
                 bad.push(e.key.to_string());
             }
         }
@@ -133,10 +122,7 @@ impl Release {
         site: &Site,
         options: &PublishOptions,
     ) -> Result<(Vec<Task>, tempfile::TempDir), ReleaseError> {
-        let scratch = tempfile::tempdir().map_err(|e| ReleaseError::Unreadable {
-            path: std::env::temp_dir(),
-            message: e.to_string(),
-        })?;
+        let scratch = compress::scratch_dir()?;
         let mut tasks = Vec::new();
         for e in expected(manifest)
             .into_iter()
@@ -151,22 +137,9 @@ impl Release {
                 })?;
             let (source, digests) = match e.encoding {
                 None => (file.abs.clone(), file.digests.clone()),
-                Some(enc) => match file.prebuilt.get(&enc) {
-                    Some((path, digests)) => (path.clone(), digests.clone()),
-                    None => {
-                        let source = file.abs.clone();
-                        let out = scratch.path().to_path_buf();
-                        let level = options.brotli_level;
-                        tokio::task::spawn_blocking(move || {
-                            super::compress::compress(&source, enc, level, &out)
-                        })
-                        .await
-                        .map_err(|err| ReleaseError::Unreadable {
-                            path: file.abs.clone(),
-                            message: err.to_string(),
-                        })??
-                    }
-                },
+                Some(enc) => {
+                    compress::sibling(file, enc, options.brotli_level, scratch.path()).await?
+                }
             };
             // Only the bytes the manifest names may go under its key.
             if digests.sha256 != e.sha256 {
@@ -174,13 +147,7 @@ impl Release {
                     key: e.key.to_string(),
                 });
             }
-            tasks.push(put_task(
-                &source,
-                e.key,
-                file,
-                e.encoding.map(|x| x.header()),
-                &digests,
-            ));
+            tasks.push(put(&source, e.key, file, e.encoding, &digests));
         }
         Ok((tasks, scratch))
     }

@@ -1,0 +1,296 @@
+//! The bucket's objects as a release reads and writes them: paginated listings, HEADs, bodies,
+//! write-once puts and batched deletes, each counted for the publish summary.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use serde::Serialize;
+
+use super::upload::Counters;
+use super::{Release, ReleaseError};
+use crate::aws::describe;
+
+/// One object of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub size: u64,
+    pub etag: String,
+    pub modified: Option<std::time::SystemTime>,
+}
+
+/// What a HEAD tells that a listing does not: the SHA-256 this tool stores in every object's
+/// metadata (a multipart ETag is not a content hash).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub size: u64,
+    pub sha256: Option<String>,
+    /// Without its quotes.
+    pub etag: Option<String>,
+}
+
+/// How a write-once put ended.
+pub enum PutOnce {
+    Written,
+    /// S3 answered 412: the key exists (another writer's, or this request's own first attempt
+    /// whose answer was lost; reading it back tells the two apart).
+    Exists,
+}
+
+impl Release {
+    /// Every object under `prefix`, all pages.
+    pub async fn list(&self, prefix: &str) -> Result<HashMap<String, Listed>, ReleaseError> {
+        let mut out = HashMap::new();
+        self.list_pages(Some(prefix), |page| {
+            for object in page.contents() {
+                if let Some(key) = object.key() {
+                    out.insert(
+                        key.to_string(),
+                        Listed {
+                            size: object.size().unwrap_or(0) as u64,
+                            etag: object
+                                .e_tag()
+                                .unwrap_or_default()
+                                .trim_matches('"')
+                                .to_string(),
+                            modified: object
+                                .last_modified()
+                                .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+                        },
+                    );
+                }
+            }
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// The names of the bucket's top-level folders (`<version>/`, `_immutable/`, …).
+    pub async fn top_level_folders(&self) -> Result<HashSet<String>, ReleaseError> {
+        let mut out = HashSet::new();
+        self.list_pages(None, |page| {
+            for p in page.common_prefixes() {
+                if let Some(name) = p.prefix().and_then(|p| p.strip_suffix('/')) {
+                    out.insert(name.to_string());
+                }
+            }
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Every page under `prefix`, or of the top-level folders (`/`-delimited) without one.
+    async fn list_pages(
+        &self,
+        prefix: Option<&str>,
+        mut each: impl FnMut(&ListObjectsV2Output),
+    ) -> Result<(), ReleaseError> {
+        let bucket = &self.target.bucket;
+        let request = self.s3.list_objects_v2().bucket(bucket);
+        let request = match prefix {
+            Some(prefix) => request.prefix(prefix),
+            None => request.delimiter("/"),
+        };
+        let mut pages = request.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            Counters::add(&self.counters.list, 1);
+            let page = page.map_err(|e| ReleaseError::Aws {
+                action: match prefix {
+                    Some(prefix) => format!("list s3://{bucket}/{prefix}"),
+                    None => format!("list the folders of s3://{bucket}"),
+                },
+                message: describe(&e),
+            })?;
+            each(&page);
+        }
+        Ok(())
+    }
+
+    pub async fn head(&self, key: &str) -> Result<Stored, ReleaseError> {
+        Counters::add(&self.counters.head, 1);
+        let head = self
+            .s3
+            .head_object()
+            .bucket(&self.target.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| ReleaseError::Aws {
+                action: format!("read {key}"),
+                message: describe(&e),
+            })?;
+        Ok(Stored {
+            size: head.content_length().unwrap_or(0) as u64,
+            sha256: head.metadata().and_then(|m| m.get("sha256")).cloned(),
+            etag: head.e_tag().map(|t| t.trim_matches('"').to_string()),
+        })
+    }
+
+    /// The body of `key`, or `None` when there is no such object. The SDK retries a request
+    /// that fails; a body cut off mid-way (the answer was already under way) is asked for
+    /// again here.
+    pub async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, ReleaseError> {
+        let mut attempt = 0;
+        loop {
+            Counters::add(&self.counters.get, 1);
+            let out = match self
+                .s3
+                .get_object()
+                .bucket(&self.target.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                    return Ok(None);
+                }
+                Err(e) => {
+                    return Err(ReleaseError::Aws {
+                        action: format!("read {key}"),
+                        message: describe(&e),
+                    });
+                }
+            };
+            match out.body.collect().await {
+                Ok(bytes) => return Ok(Some(bytes.into_bytes().to_vec())),
+                Err(_) if attempt < 2 => attempt += 1,
+                Err(e) => {
+                    return Err(ReleaseError::Aws {
+                        action: format!("read {key}"),
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Creates `key` only if it does not exist (`If-None-Match: *`); `what` names it in errors.
+    pub async fn put_once(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        cache_control: Option<&str>,
+        what: &str,
+    ) -> Result<PutOnce, ReleaseError> {
+        let mut attempt = 0;
+        loop {
+            Counters::add(&self.counters.put, 1);
+            let put = self
+                .s3
+                .put_object()
+                .bucket(&self.target.bucket)
+                .key(key)
+                .if_none_match("*")
+                .content_type("application/json")
+                .set_cache_control(cache_control.map(String::from))
+                .body(ByteStream::from(body.clone()))
+                .send()
+                .await;
+            match put {
+                Ok(_) => return Ok(PutOnce::Written),
+                // 409: another conditional write of this key was in progress; S3 says to retry.
+                Err(e) if has_code(&e, "ConditionalRequestConflict") && attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                }
+                Err(e) if has_code(&e, "PreconditionFailed") => return Ok(PutOnce::Exists),
+                Err(e) => {
+                    return Err(ReleaseError::Aws {
+                        action: what.to_string(),
+                        message: describe(&e),
+                    });
+                }
+            }
+        }
+    }
+
+    pub async fn put_json<T: Serialize>(&self, key: &str, value: &T) -> Result<(), ReleaseError> {
+        let body = to_json(key, value)?;
+        Counters::add(&self.counters.put, 1);
+        self.s3
+            .put_object()
+            .bucket(&self.target.bucket)
+            .key(key)
+            .content_type("application/json")
+            .cache_control("no-cache")
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| ReleaseError::Aws {
+                action: format!("write {key}"),
+                message: describe(&e),
+            })?;
+        Ok(())
+    }
+
+    /// The JSON object at `key`; a damaged one reads as none (the callers' records are hints).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, ReleaseError> {
+        Ok(self
+            .get_bytes(key)
+            .await?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    /// Deletes `keys`, 1,000 a request (S3's limit).
+    pub async fn delete_keys(&self, keys: Vec<String>) -> Result<(), ReleaseError> {
+        for chunk in keys.chunks(1000) {
+            let ids: Vec<ObjectIdentifier> = chunk
+                .iter()
+                .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
+                .collect();
+            let delete = Delete::builder()
+                .set_objects(Some(ids))
+                .quiet(true)
+                .build()
+                .map_err(|e| ReleaseError::Aws {
+                    action: "build a batch delete".into(),
+                    message: e.to_string(),
+                })?;
+            Counters::add(&self.counters.delete, 1);
+            let out = self
+                .s3
+                .delete_objects()
+                .bucket(&self.target.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| ReleaseError::Aws {
+                    action: "delete old objects".into(),
+                    message: describe(&e),
+                })?;
+            if let Some(err) = out.errors().first() {
+                return Err(ReleaseError::Aws {
+                    action: format!("delete {}", err.key().unwrap_or("an object")),
+                    message: err.message().unwrap_or("unknown error").to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Pretty JSON for an object the tool keeps in the bucket.
+pub fn to_json<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, ReleaseError> {
+    serde_json::to_vec_pretty(value).map_err(|e| ReleaseError::Aws {
+        action: format!("serialize {key}"),
+        message: e.to_string(),
+    })
+}
+
+/// S3's error code: 412 `PreconditionFailed` (a conditional write's condition failed), 409
+/// `ConditionalRequestConflict` (a conflicting write of the key was under way: retry).
+fn has_code<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>, code: &str) -> bool
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata,
+{
+    match e {
+        aws_sdk_s3::error::SdkError::ServiceError(s) => s.err().code() == Some(code),
+        _ => false,
+    }
+}
