@@ -202,24 +202,57 @@ impl Release {
     ) -> Result<PublishReport, ReleaseError> {
         let started = Instant::now();
         manifest::validate_version_id(&options.version).map_err(ReleaseError::InvalidVersion)?;
-        // Everything is read before the first request: a broken site changes nothing.
-        let site = scan::scan_with(&options.dir, &options.precompress, rules)?;
-        let live_before = self.pointer.read().await?;
-        let staged = self.stage(options, &site, live_before.as_deref()).await?;
         let version = &options.version;
+        // The files are hashed while the bucket is read (nothing is written before the scan
+        // has succeeded: a broken site changes nothing).
+        let scan = {
+            let (dir, precompress, rules) = (
+                options.dir.clone(),
+                options.precompress.clone(),
+                rules.clone(),
+            );
+            tokio::task::spawn_blocking(move || scan::scan_with(&dir, &precompress, &rules))
+        };
+        let read = async {
+            let live_before = self.pointer.read().await?;
+            let pre = self.prefetch(version, live_before.as_deref()).await?;
+            Ok::<_, ReleaseError>((live_before, pre))
+        };
+        let (site, read) = futures::join!(scan, read);
+        let site = site.map_err(|e| ReleaseError::Unreadable {
+            path: options.dir.clone(),
+            message: e.to_string(),
+        })??;
+        let (live_before, pre) = read?;
+        let staged = self.stage(options, &site, pre).await?;
         let mut live = live_before.clone();
         let mut retention_report = None;
         // A re-run of the live version finishes its post-flip step too.
         if options.switch || live_before.as_deref() == Some(version.as_str()) {
-            self.go_live(live_before.as_deref(), &staged.manifest)
+            self.pointer
+                .flip(live_before.as_deref(), &staged.manifest.version)
                 .await?;
             live = Some(version.clone());
-            if live_before.as_deref() != Some(version.as_str()) {
-                retention_report = Some(
-                    retention::apply(self, &options.retention, version, live_before.as_deref())
-                        .await?,
-                );
-            }
+            // The error page and retention touch different keys: both at once.
+            let finish = async {
+                self.finish_live(&staged.manifest).await.map_err(|message| {
+                    ReleaseError::AfterFlip {
+                        version: version.clone(),
+                        message,
+                    }
+                })
+            };
+            let retain = async {
+                if live_before.as_deref() == Some(version.as_str()) {
+                    return Ok(None);
+                }
+                retention::apply(self, &options.retention, version, live_before.as_deref())
+                    .await
+                    .map(Some)
+            };
+            let (finished, retained) = futures::join!(finish, retain);
+            finished?;
+            retention_report = retained?;
         }
         Ok(PublishReport {
             version: version.clone(),

@@ -16,7 +16,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::claim::claim_key;
-use super::manifest::{CLAIM_PREFIX, IMMUTABLE_PREFIX, STATE_PREFIX, manifest_key};
+use super::manifest::{CLAIM_PREFIX, IMMUTABLE_PREFIX, Manifest, STATE_PREFIX, manifest_key};
 use super::{Release, ReleaseError};
 use crate::settings::RetentionSettings;
 
@@ -35,7 +35,14 @@ pub async fn apply(
     live: &str,
     previous: Option<&str>,
 ) -> Result<RetentionReport, ReleaseError> {
-    let versions = release.versions().await?; // newest first
+    // Independent reads, side by side. Expired previews go now; the versions the others name
+    // stay.
+    let (versions, previewed, claims, folders) = futures::try_join!(
+        release.versions(), // newest first
+        release.versions_kept_by_previews(),
+        release.list(CLAIM_PREFIX),
+        release.top_level_folders(),
+    )?;
     let now = SystemTime::now();
     let young = |created: Option<SystemTime>| {
         created.is_none_or(|c| {
@@ -43,8 +50,6 @@ pub async fn apply(
                 .map_or(true, |age| age < settings.grace)
         })
     };
-    // Expired previews go now; the versions the others name stay.
-    let previewed = release.versions_kept_by_previews().await?;
     let mut report = RetentionReport::default();
     let mut doomed = Vec::new();
     for (index, m) in versions.iter().enumerate() {
@@ -59,7 +64,7 @@ pub async fn apply(
             doomed.push(m);
         }
     }
-    for m in &doomed {
+    let removed = doomed.iter().map(|m| async move {
         // The manifest goes first: from then on the version can never go live again, and a
         // deletion interrupted half-way leaves only unreachable objects behind.
         release
@@ -70,16 +75,22 @@ pub async fn apply(
             .await?
             .into_keys()
             .collect();
-        report.deleted_objects += objects.len() as u64;
+        let count = objects.len() as u64;
         release.delete_keys(objects).await?;
+        Ok::<_, ReleaseError>(count)
+    });
+    for (m, count) in doomed
+        .iter()
+        .zip(futures::future::try_join_all(removed).await?)
+    {
+        report.deleted_objects += count;
         report.deleted_versions.push(m.version.clone());
     }
 
     // Publishes that never finished: a claim or a version folder without a manifest. One that
     // is still running keeps writing, so its newest object stays young.
     let complete: HashSet<&str> = versions.iter().map(|m| m.version.as_str()).collect();
-    let claims = release.list(CLAIM_PREFIX).await?;
-    let mut unfinished: HashSet<String> = release.top_level_folders().await?;
+    let mut unfinished: HashSet<String> = folders;
     unfinished.extend(claims.keys().filter_map(|k| {
         k.strip_prefix(CLAIM_PREFIX)?
             .strip_suffix(".json")
@@ -115,7 +126,11 @@ pub async fn apply(
     // Immutable objects that nothing references. The candidates come from this listing; the
     // references are read after it, so a publish that claimed its objects before then is seen.
     let listing = release.list(IMMUTABLE_PREFIX).await?;
-    let referenced = references(release).await?;
+    let kept: Vec<&Manifest> = versions
+        .iter()
+        .filter(|m| !report.deleted_versions.contains(&m.version))
+        .collect();
+    let referenced = references(release, &kept, &complete).await?;
     let orphans: Vec<String> = listing
         .into_iter()
         .filter(|(key, listed)| !referenced.contains(key) && !young(listed.modified))
@@ -145,29 +160,31 @@ fn looks_generated(id: &str) -> bool {
     }
 }
 
-/// Every key a manifest names, and every shared object a claim without a manifest (a publish
-/// in flight) will reference.
-async fn references(release: &Release) -> Result<HashSet<String>, ReleaseError> {
-    let manifests = release.versions().await?;
-    let mut out: HashSet<String> = manifests
+/// Every key the kept manifests name, and every shared object a claim without a manifest (a
+/// publish in flight) will reference. The manifests were read before the immutable listing;
+/// a publish that completed since still has its claim (`complete` does not name it), and the
+/// claims are listed now, after that listing.
+async fn references(
+    release: &Release,
+    kept: &[&Manifest],
+    complete: &HashSet<&str>,
+) -> Result<HashSet<String>, ReleaseError> {
+    let mut out: HashSet<String> = kept
         .iter()
         .flat_map(|m| m.keys().map(String::from))
         .collect();
-    let complete: HashSet<&str> = manifests.iter().map(|m| m.version.as_str()).collect();
-    for key in release.list(CLAIM_PREFIX).await?.into_keys() {
-        let Some(v) = key
-            .strip_prefix(CLAIM_PREFIX)
-            .and_then(|k| k.strip_suffix(".json"))
-        else {
-            continue;
-        };
-        if complete.contains(v) {
-            continue;
-        }
-        if let Some(claim) = release.read_claim(v).await? {
-            out.extend(claim.references);
-        }
-    }
+    let in_flight: Vec<String> = release
+        .list(CLAIM_PREFIX)
+        .await?
+        .into_keys()
+        .filter_map(|key| {
+            let v = key.strip_prefix(CLAIM_PREFIX)?.strip_suffix(".json")?;
+            (!complete.contains(v)).then(|| v.to_string())
+        })
+        .collect();
+    let claims =
+        futures::future::try_join_all(in_flight.iter().map(|v| release.read_claim(v))).await?;
+    out.extend(claims.into_iter().flatten().flat_map(|c| c.references));
     Ok(out)
 }
 

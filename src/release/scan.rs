@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use md5::Md5;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::ReleaseError;
@@ -124,7 +125,7 @@ impl Encoding {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Digests {
     pub size: u64,
     pub sha256: String,
@@ -297,7 +298,9 @@ pub fn scan_with(
     };
     let mut files = Vec::new();
     let mut dropped = Vec::new();
-    let mut siblings: BTreeMap<String, Vec<(Encoding, PathBuf)>> = BTreeMap::new();
+    let mut siblings: Vec<(usize, Encoding, &PathBuf)> = Vec::new();
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut pending: Vec<(&str, Encoding, &PathBuf)> = Vec::new();
     for (path, abs) in &found {
         let sibling = [Encoding::Br, Encoding::Gzip]
             .into_iter()
@@ -306,18 +309,16 @@ pub fn scan_with(
             && found.contains_key(base)
         {
             if wants(base) {
-                siblings
-                    .entry(base.to_string())
-                    .or_default()
-                    .push((enc, abs.clone()));
+                pending.push((base, enc, abs));
             } else {
                 dropped.push(path.clone());
             }
             continue;
         }
         let hashed = is_content_hashed(path);
+        index.insert(path, files.len());
         files.push(SiteFile {
-            digests: digest_file(abs)?,
+            digests: Digests::default(),
             content_type: content_type(path),
             cache_control: if hashed { IMMUTABLE } else { REVALIDATE },
             hashed,
@@ -327,13 +328,25 @@ pub fn scan_with(
             abs: abs.clone(),
         });
     }
-    for file in &mut files {
-        if let Some(list) = siblings.remove(&file.path) {
-            for (enc, abs) in list {
-                let digests = digest_file(&abs)?;
-                file.prebuilt.insert(enc, (abs, digests));
-            }
+    for (base, enc, abs) in pending {
+        if let Some(&i) = index.get(base) {
+            siblings.push((i, enc, abs));
         }
+    }
+    // Hashing is most of a scan's time (SHA-256 and MD5 of every byte): every core does it.
+    let digests: Vec<Digests> = files
+        .par_iter()
+        .map(|f| digest_file(&f.abs))
+        .collect::<Result<_, _>>()?;
+    for (file, d) in files.iter_mut().zip(digests) {
+        file.digests = d;
+    }
+    let prebuilt: Vec<Digests> = siblings
+        .par_iter()
+        .map(|(_, _, abs)| digest_file(abs))
+        .collect::<Result<_, _>>()?;
+    for ((i, enc, abs), d) in siblings.into_iter().zip(prebuilt) {
+        files[i].prebuilt.insert(enc, (abs.clone(), d));
     }
     Ok(Site {
         root: root.to_path_buf(),

@@ -9,7 +9,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::claim::Claim;
 use super::compress;
 use super::manifest::{IMMUTABLE_PREFIX, Manifest, manifest_key};
-use super::objects::{PutOnce, Stored, to_json};
+use super::objects::{Listed, PutOnce, Stored, to_json};
 use super::plan::{self, Action, Bucket};
 use super::scan::Site;
 use super::{PublishOptions, Release, ReleaseError};
@@ -29,18 +29,67 @@ pub struct Staged {
 /// HEAD requests a plan waits for, sent at once.
 const HEADS_AT_ONCE: usize = 16;
 
+/// What a publish reads before it writes anything: the version's own manifest (a re-run of a
+/// published version), the live version's, and the listings of the version's folder and of
+/// `_immutable/`. None of it needs the scan, so it is read while the files are hashed.
+pub struct Prefetched {
+    existing: Option<Manifest>,
+    live: Option<Manifest>,
+    version_objects: HashMap<String, Listed>,
+    immutable_objects: HashMap<String, Listed>,
+}
+
 impl Release {
+    /// Reads what [`Release::stage`] decides from: two round trips whatever the bucket holds
+    /// (the listings run as ranges side by side, split at the keys the manifests name).
+    pub async fn prefetch(
+        &self,
+        version: &str,
+        live_before: Option<&str>,
+    ) -> Result<Prefetched, ReleaseError> {
+        let live = async {
+            match live_before {
+                Some(v) if v != version => self.manifest(v).await,
+                _ => Ok(None),
+            }
+        };
+        // (A re-run of the live version is `existing`: staging it only checks the bucket.)
+        let (existing, live) = futures::try_join!(self.manifest(version), live)?;
+        // A new version's folder is empty (its id was never claimed): one request tells.
+        let version_hints = existing.as_ref().map(sorted_keys).unwrap_or_default();
+        let mut immutable_hints: Vec<&str> = live
+            .iter()
+            .chain(&existing)
+            .flat_map(|m| m.keys())
+            .filter(|k| k.starts_with(IMMUTABLE_PREFIX))
+            .collect();
+        immutable_hints.sort_unstable();
+        immutable_hints.dedup();
+        let version_prefix = format!("{version}/");
+        let (version_objects, immutable_objects) = futures::try_join!(
+            self.list_hinted(&version_prefix, &version_hints),
+            self.list_hinted(IMMUTABLE_PREFIX, &immutable_hints)
+        )?;
+        Ok(Prefetched {
+            existing,
+            live,
+            version_objects,
+            immutable_objects,
+        })
+    }
+
     /// Claims the version (write-once), sends what the bucket lacks, writes the manifest once,
     /// then checks the bucket against it and re-sends what is missing or different. An
     /// existing version with the same files is only checked and repaired; one with other files
-    /// is refused before anything is written.
+    /// is refused before anything is written. `pre` is [`Release::prefetch`] of the same
+    /// version and live version.
     pub async fn stage(
         &self,
         options: &PublishOptions,
         site: &Site,
-        live_before: Option<&str>,
+        pre: Prefetched,
     ) -> Result<Staged, ReleaseError> {
-        if let Some(existing) = self.manifest(&options.version).await? {
+        if let Some(existing) = pre.existing {
             if !plan::same_site(&existing, site, &options.version) {
                 return Err(ReleaseError::VersionExists {
                     version: options.version.clone(),
@@ -56,15 +105,15 @@ impl Release {
                 repaired,
             });
         }
+        // Before the first write: a version id is write-once. The listings above may predate
+        // the claim; anything they got wrong is found by the check after the manifest.
         self.claim(&Claim::for_site(site, &options.version)).await?;
-        let live = match live_before {
-            Some(v) => self.manifest(v).await?,
-            None => None,
-        };
-
-        let version_prefix = format!("{}/", options.version);
-        let (version_objects, immutable_objects) =
-            futures::try_join!(self.list(&version_prefix), self.list(IMMUTABLE_PREFIX))?;
+        let Prefetched {
+            live,
+            version_objects,
+            immutable_objects,
+            ..
+        } = pre;
         let needed = plan::heads_needed(site, &options.version, live.as_ref(), &immutable_objects);
         let heads = self.heads(needed).await?;
         let bucket = Bucket {
@@ -145,4 +194,12 @@ impl Release {
             },
         }
     }
+}
+
+/// The object keys of `manifest` under its version folder, sorted (listing hints).
+fn sorted_keys(manifest: &Manifest) -> Vec<&str> {
+    let folder = format!("{}/", manifest.version);
+    let mut keys: Vec<&str> = manifest.keys().filter(|k| k.starts_with(&folder)).collect();
+    keys.sort_unstable();
+    keys
 }

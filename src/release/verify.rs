@@ -84,15 +84,22 @@ impl Release {
 
     /// The keys of `manifest` that are missing from the bucket or hold other bytes.
     pub async fn check_bucket(&self, manifest: &Manifest) -> Result<Vec<String>, ReleaseError> {
-        let mut listed: HashMap<String, Listed> =
-            self.list(&format!("{}/", manifest.version)).await?;
-        if manifest
-            .files
-            .iter()
-            .any(|f| f.key.starts_with(IMMUTABLE_PREFIX))
-        {
-            listed.extend(self.list(IMMUTABLE_PREFIX).await?);
-        }
+        let folder = format!("{}/", manifest.version);
+        let mut keys: Vec<&str> = manifest.keys().collect();
+        keys.sort_unstable();
+        let (immutable, own): (Vec<&str>, Vec<&str>) = keys
+            .into_iter()
+            .partition(|k| k.starts_with(IMMUTABLE_PREFIX));
+        let shared = async {
+            if immutable.is_empty() {
+                Ok(HashMap::new())
+            } else {
+                self.list_hinted(IMMUTABLE_PREFIX, &immutable).await
+            }
+        };
+        let (mut listed, shared): (HashMap<String, Listed>, _) =
+            futures::try_join!(self.list_hinted(&folder, &own), shared)?;
+        listed.extend(shared);
         let mut bad = Vec::new();
         for e in expected(manifest) {
             let Some(l) = listed.get(e.key) else {

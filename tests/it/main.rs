@@ -25,6 +25,7 @@ mod init;
 mod pipeline;
 mod previews;
 mod publish;
+mod publish_listing;
 mod publish_safety;
 mod readme;
 mod serve;
