@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use crate::aws::describe;
 use crate::settings::RetentionSettings;
+use claim::Claim;
 use manifest::GitInfo;
 use pointer::LivePointer;
 use scan::ScanRules;
@@ -133,6 +134,9 @@ pub struct Release {
     pub counters: Arc<Counters>,
     /// Shows the progress of uploads (the ui's bars unless replaced).
     pub progress: Arc<dyn ShowProgress>,
+    /// Manifests read or written by this process. A manifest is write-once, so a copy never
+    /// goes stale; retention, which deletes them, asks the listing first.
+    manifests: std::sync::Mutex<std::collections::HashMap<String, manifest::Manifest>>,
 }
 
 #[derive(Debug, Clone)]
@@ -181,6 +185,7 @@ impl Release {
             target,
             counters: Arc::new(Counters::default()),
             progress: Arc::new(crate::ui::progress::UploadBars),
+            manifests: Default::default(),
         }
     }
 
@@ -213,18 +218,26 @@ impl Release {
             );
             tokio::task::spawn_blocking(move || scan::scan_with(&dir, &precompress, &rules))
         };
+        // The claim needs the scan (it names the files), not the reads: it goes out as soon
+        // as the files are hashed. Its outcome is judged after the reads (a published version
+        // answers "exists" first).
+        let claim = async {
+            let site = scan.await.map_err(|e| ReleaseError::Unreadable {
+                path: options.dir.clone(),
+                message: e.to_string(),
+            })??;
+            let claimed = self.claim(&Claim::for_site(&site, version)).await;
+            Ok::<_, ReleaseError>((site, claimed))
+        };
         let read = async {
             let live_before = self.pointer.read().await?;
             let pre = self.prefetch(version, live_before.as_deref()).await?;
             Ok::<_, ReleaseError>((live_before, pre))
         };
-        let (site, read) = futures::join!(scan, read);
-        let site = site.map_err(|e| ReleaseError::Unreadable {
-            path: options.dir.clone(),
-            message: e.to_string(),
-        })??;
+        let (claim, read) = futures::join!(claim, read);
+        let (site, claimed) = claim?;
         let (live_before, pre) = read?;
-        let staged = self.stage(options, &site, pre).await?;
+        let staged = self.stage(options, &site, pre, claimed).await?;
         let mut live = live_before.clone();
         let mut retention_report = None;
         // A re-run of the live version finishes its post-flip step too.

@@ -315,9 +315,11 @@ impl Release {
     }
 }
 
-/// Pretty JSON for an object the tool keeps in the bucket.
+/// JSON for an object the tool keeps in the bucket. Compact: every publish reads the live
+/// manifest and writes its own, and indentation made them a third larger (`jq` shows them
+/// indented).
 pub fn to_json<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, ReleaseError> {
-    serde_json::to_vec_pretty(value).map_err(|e| ReleaseError::Aws {
+    serde_json::to_vec(value).map_err(|e| ReleaseError::Aws {
         action: format!("serialize {key}"),
         message: e.to_string(),
     })

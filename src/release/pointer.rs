@@ -60,6 +60,9 @@ impl LivePointer {
         expected: Option<&str>,
         new: &str,
     ) -> Result<(), ReleaseError> {
+        // The ETag first, then the value: a change between the two makes the ETag stale and
+        // the PutKey fail. Read side by side, a change could land after the value was read
+        // and before the ETag was, and the PutKey would overwrite it.
         let etag = store_etag(&self.client, &self.arn).await?;
         let current = self.read_key(key).await?;
         if current.as_deref() == Some(new) {

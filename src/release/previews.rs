@@ -372,13 +372,14 @@ impl Release {
         // Retention runs after the flip: a preview that cannot be removed now (a role without
         // DeleteKey, say) keeps its version one more round instead of failing a publish that
         // already went live. `previews prune` reports the same error in full.
-        let _ = self.prune_previews().await;
-        Ok(self
-            .previews(None, None)
-            .await?
-            .into_iter()
-            .map(|(p, _)| p.version)
-            .collect())
+        let mut kept = HashSet::new();
+        for (p, _) in self.previews(None, None).await? {
+            if p.expired && self.delete_preview(&p.name).await.is_ok() {
+                continue;
+            }
+            kept.insert(p.version);
+        }
+        Ok(kept)
     }
 
     /// `previews.domain` and the site's own host name, as preview URLs use them: the custom

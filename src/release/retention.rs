@@ -36,12 +36,14 @@ pub async fn apply(
     previous: Option<&str>,
 ) -> Result<RetentionReport, ReleaseError> {
     // Independent reads, side by side. Expired previews go now; the versions the others name
-    // stay.
-    let (versions, previewed, claims, folders) = futures::try_join!(
+    // stay. The immutable listing gives the candidates for the last step: only the claims
+    // must be read after it (see `references`).
+    let (versions, previewed, claims, folders, immutable) = futures::try_join!(
         release.versions(), // newest first
         release.versions_kept_by_previews(),
         release.list(CLAIM_PREFIX),
         release.top_level_folders(),
+        release.list(IMMUTABLE_PREFIX),
     )?;
     let now = SystemTime::now();
     let young = |created: Option<SystemTime>| {
@@ -70,6 +72,7 @@ pub async fn apply(
         release
             .delete_keys(vec![manifest_key(&m.version), claim_key(&m.version)])
             .await?;
+        release.forget_manifest(&m.version);
         let objects: Vec<String> = release
             .list(&format!("{}/", m.version))
             .await?
@@ -123,15 +126,14 @@ pub async fn apply(
         report.abandoned.push(v);
     }
 
-    // Immutable objects that nothing references. The candidates come from this listing; the
-    // references are read after it, so a publish that claimed its objects before then is seen.
-    let listing = release.list(IMMUTABLE_PREFIX).await?;
+    // Immutable objects that nothing references. The candidates come from the listing above;
+    // the claims are read after it, so a publish that claimed its objects before then is seen.
     let kept: Vec<&Manifest> = versions
         .iter()
         .filter(|m| !report.deleted_versions.contains(&m.version))
         .collect();
     let referenced = references(release, &kept, &complete).await?;
-    let orphans: Vec<String> = listing
+    let orphans: Vec<String> = immutable
         .into_iter()
         .filter(|(key, listed)| !referenced.contains(key) && !young(listed.modified))
         .map(|(key, _)| key)
@@ -161,9 +163,10 @@ fn looks_generated(id: &str) -> bool {
 }
 
 /// Every key the kept manifests name, and every shared object a claim without a manifest (a
-/// publish in flight) will reference. The manifests were read before the immutable listing;
-/// a publish that completed since still has its claim (`complete` does not name it), and the
-/// claims are listed now, after that listing.
+/// publish in flight) will reference. The manifests may have been read before the immutable
+/// listing ended: a publish that completed since still has its claim (`complete` does not
+/// name it), and the claims are listed now, after that listing. A publish claims before it
+/// decides to reuse a shared object, so whatever it reuses is referenced here.
 async fn references(
     release: &Release,
     kept: &[&Manifest],

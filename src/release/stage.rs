@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use futures::{StreamExt, TryStreamExt};
 
-use super::claim::Claim;
+use super::claim::Claimed;
 use super::compress;
 use super::manifest::{IMMUTABLE_PREFIX, Manifest, manifest_key};
 use super::objects::{Listed, PutOnce, Stored, to_json};
@@ -82,12 +82,14 @@ impl Release {
     /// then checks the bucket against it and re-sends what is missing or different. An
     /// existing version with the same files is only checked and repaired; one with other files
     /// is refused before anything is written. `pre` is [`Release::prefetch`] of the same
-    /// version and live version.
+    /// version and live version; `claimed`, how claiming the version for `site` ended (sent
+    /// while the bucket was read).
     pub async fn stage(
         &self,
         options: &PublishOptions,
         site: &Site,
         pre: Prefetched,
+        claimed: Result<Claimed, ReleaseError>,
     ) -> Result<Staged, ReleaseError> {
         if let Some(existing) = pre.existing {
             if !plan::same_site(&existing, site, &options.version) {
@@ -105,9 +107,9 @@ impl Release {
                 repaired,
             });
         }
-        // Before the first write: a version id is write-once. The listings above may predate
-        // the claim; anything they got wrong is found by the check after the manifest.
-        self.claim(&Claim::for_site(site, &options.version)).await?;
+        // Before the first write: a version id is write-once. The listings may predate the
+        // claim; anything they got wrong is found by the check after the manifest.
+        claimed?;
         let Prefetched {
             live,
             version_objects,
@@ -185,7 +187,10 @@ impl Release {
             .put_once(&key, body, Some("no-cache"), &format!("write {key}"))
             .await?
         {
-            PutOnce::Written => Ok(manifest.clone()),
+            PutOnce::Written => {
+                self.remember_manifest(manifest);
+                Ok(manifest.clone())
+            }
             PutOnce::Exists => match self.manifest(&manifest.version).await? {
                 Some(stored) if stored.same_files(manifest) => Ok(stored),
                 _ => Err(ReleaseError::VersionExists {

@@ -7,16 +7,36 @@ use super::{Release, ReleaseError};
 impl Release {
     /// The manifest of `version`, if it is complete.
     pub async fn manifest(&self, version: &str) -> Result<Option<Manifest>, ReleaseError> {
+        if let Some(known) = self.known_manifest(version) {
+            return Ok(Some(known));
+        }
         let key = manifest_key(version);
         let Some(bytes) = self.get_bytes(&key).await? else {
             return Ok(None);
         };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| ReleaseError::Aws {
-                action: format!("parse {key}"),
-                message: e.to_string(),
-            })
+        let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| ReleaseError::Aws {
+            action: format!("parse {key}"),
+            message: e.to_string(),
+        })?;
+        self.remember_manifest(&manifest);
+        Ok(Some(manifest))
+    }
+
+    fn known_manifest(&self, version: &str) -> Option<Manifest> {
+        let known = self.manifests.lock().unwrap_or_else(|e| e.into_inner());
+        known.get(version).cloned()
+    }
+
+    /// Drops a manifest retention deleted.
+    pub(crate) fn forget_manifest(&self, version: &str) {
+        let mut known = self.manifests.lock().unwrap_or_else(|e| e.into_inner());
+        known.remove(version);
+    }
+
+    /// Keeps a manifest this process read or wrote: the next read of it costs no request.
+    pub(crate) fn remember_manifest(&self, manifest: &Manifest) {
+        let mut known = self.manifests.lock().unwrap_or_else(|e| e.into_inner());
+        known.insert(manifest.version.clone(), manifest.clone());
     }
 
     /// Every complete version, newest first.
