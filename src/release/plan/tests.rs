@@ -287,7 +287,7 @@ fn a_multipart_object_is_judged_by_the_sha256_a_head_reads() {
     );
     assert_eq!(
         heads_needed(&s, "v1", None, &world.immutable),
-        [key.clone()]
+        std::slice::from_ref(&key)
     );
     let head = |sha: Option<&str>| Stored {
         size: 4,
