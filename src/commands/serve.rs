@@ -8,11 +8,13 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, ServeArgs};
-use crate::edge::function::{EdgeOptions, render_full};
 use crate::edge::headers::SecurityHeaders;
-use crate::edge::server::{self, Edge, EdgeConfig, LOCAL_VERSION, Live, Notice, Origin, Served};
+use crate::edge::spec::FunctionSpec;
 use crate::release::manifest::validate_version_id;
 use crate::release::{Release, ReleaseError};
+use crate::serve::{
+    self, Edge, EdgeConfig, LOCAL_VERSION, Live, LocalFunction, Notice, Origin, Served,
+};
 use crate::ui::Ui;
 
 #[derive(Serialize)]
@@ -34,32 +36,23 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> anyhow::Resu
     let settings = &project.settings;
 
     // The same function `deploy` publishes, custom-domain redirect included.
-    let routing = settings.routing_mode().to_string();
     let domains = settings
         .domain
         .as_ref()
         .map(crate::infra::domain::domains)
         .transpose()?;
     let redirect = domains.as_ref().and_then(|d| d.redirect.as_ref());
-    // Previews by host name work locally too: without `previews.domain`,
-    // `<slug>.preview.localhost` stands in for it.
-    let mut options = EdgeOptions::from_settings(settings);
-    let preview_domain = options
-        .preview_domain
-        .get_or_insert_with(|| "preview.localhost".to_string())
-        .clone();
+    let mut spec = FunctionSpec::from_settings(settings, redirect);
     let from_bucket = args.live || args.version_id.is_some() || args.preview.is_some();
-    // Only `--live` reads the deployed store, password record included; a directory or one
-    // fixed version has none to check against, so there the password is not asked for.
-    if !args.live && options.needs_password() {
+    // Only `--live` reads the deployed store, password record included.
+    if serve::localize(&mut spec, args.live) {
         ui.status(
             "Open",
             "the password (access.*) is checked only with --live, which reads the deployed record",
         );
-        options.site = crate::edge::function::Access::Open;
-        options.previews = crate::edge::function::Access::Open;
     }
-    let code = render_full(&routing, &settings.precompress, redirect, &options)?;
+    let function = LocalFunction::new(spec)?;
+    let routing = function.spec().routing.clone();
     let headers = SecurityHeaders::from_settings(settings).pairs();
 
     let (origin, live, mut view) = if from_bucket {
@@ -207,13 +200,10 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> anyhow::Resu
     });
     let edge = Edge::new(
         EdgeConfig {
-            code,
-            routing,
-            precompress: settings.precompress.clone(),
+            function,
             headers,
             origin,
             live,
-            preview_domain: Some(preview_domain),
         },
         log,
         notify,
@@ -253,7 +243,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> anyhow::Resu
     ui.result(format!("{}\n", view.url), &view);
     ui.status("Ready", "press Ctrl-C to stop");
 
-    server::run(listener, Arc::new(edge), shutdown_signal()?).await;
+    serve::run(listener, Arc::new(edge), shutdown_signal()?).await;
     ui.status("Stopped", "the local edge");
     Ok(())
 }
