@@ -32,8 +32,8 @@ use crate::release::pointer::LIVE_KEY;
 use engine::{EngineError, Worker};
 use event::{function_response, viewer_request_event};
 use origin::Fetched;
-pub use origin::{LOCAL_VERSION, Origin};
-pub use server::run;
+pub use origin::{BucketSource, LOCAL_VERSION, Origin, bucket_source, site_dir};
+pub use server::{Bound, bind, run, shutdown_signal};
 use store::StoreReader;
 pub use store::{Live, POINTER_TTL};
 
@@ -134,6 +134,78 @@ pub struct Edge {
     log: Log,
     notify: Notify,
     requests: AtomicU64,
+}
+
+impl Served {
+    /// `<path> -> <key> <status> <ms>`: the log line after the method.
+    pub fn summary(&self) -> String {
+        let to = self
+            .rewritten
+            .as_deref()
+            .unwrap_or("(answered by the function)");
+        format!(
+            "{} -> {to} {} {:.1}ms",
+            self.path,
+            self.status,
+            self.elapsed.as_secs_f64() * 1e3
+        )
+    }
+}
+
+impl Notice {
+    /// True for what went wrong (as opposed to news such as a new live version).
+    pub fn is_warning(&self) -> bool {
+        !matches!(self, Notice::LiveChanged { .. })
+    }
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notice::LiveChanged { from, to } => write!(
+                f,
+                "now {} (was {})",
+                to.as_deref().unwrap_or("nothing"),
+                from.as_deref().unwrap_or("nothing")
+            ),
+            Notice::PointerError(e) => write!(
+                f,
+                "could not read the live version ({e}); the function answers 503 as CloudFront would"
+            ),
+            Notice::OriginError { key, message } => write!(f, "could not read {key}: {message}"),
+        }
+    }
+}
+
+/// Why `serve` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "no site directory: pass --dir DIR, or set `build.output_dir` in [package.metadata.cloudfront] (`cargo cloudfront-host init` detects it); --live serves what is published instead"
+    )]
+    NoSiteDir,
+    #[error("{} is not a directory", .0.display())]
+    NotADirectory(std::path::PathBuf),
+    #[error("site directory {}: {error}; build the site first{build_hint}", .dir.display())]
+    SiteDir {
+        dir: std::path::PathBuf,
+        error: std::io::Error,
+        /// ` (the build command is `...`)` when one is set, else empty.
+        build_hint: String,
+    },
+    #[error("port {0} is in use: pick another with --port, or --port 0 for any free one")]
+    PortInUse(u16),
+    #[error("could not listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("could not read the listening address")]
+    LocalAddr(#[source] std::io::Error),
+    #[error("could not listen for {0}")]
+    Signal(&'static str, #[source] std::io::Error),
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
 }
 
 #[derive(Debug, thiserror::Error)]

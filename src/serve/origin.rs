@@ -9,9 +9,12 @@ use http_body_util::Full;
 use hyper::Response;
 use hyper::header::{self, HeaderName, HeaderValue};
 
+use super::{Live, ServeError};
 use crate::release::hashed::is_content_hashed;
 use crate::release::manifest::IMMUTABLE_PREFIX;
 use crate::release::scan::{IMMUTABLE, REVALIDATE, content_type};
+use crate::release::{Release, ReleaseError};
+use crate::settings::Settings;
 
 /// The version id a local directory is served as.
 pub const LOCAL_VERSION: &str = "local";
@@ -25,6 +28,91 @@ pub enum Origin {
         s3: aws_sdk_s3::Client,
         bucket: String,
     },
+}
+
+/// The built site to serve: `dir` (`--dir`), else `build.output_dir` under `root`. Returns
+/// the path as the user knows it (for messages) and its canonical form (reads must stay
+/// inside it).
+pub fn site_dir(
+    dir: Option<&Path>,
+    settings: &Settings,
+    root: &Path,
+) -> Result<(PathBuf, PathBuf), ServeError> {
+    let dir = match (dir, &settings.build.output_dir) {
+        (Some(dir), _) => dir.to_path_buf(),
+        (None, Some(out)) => root.join(out),
+        (None, None) => return Err(ServeError::NoSiteDir),
+    };
+    match std::fs::canonicalize(&dir) {
+        Ok(d) if d.is_dir() => Ok((dir, d)),
+        Ok(_) => Err(ServeError::NotADirectory(dir)),
+        Err(error) => Err(ServeError::SiteDir {
+            dir,
+            error,
+            build_hint: settings
+                .build
+                .command
+                .as_deref()
+                .map(|c| format!(" (the build command is `{c}`)"))
+                .unwrap_or_default(),
+        }),
+    }
+}
+
+/// What `serve` reads from the bucket, and how it was chosen.
+pub struct BucketSource {
+    pub origin: Origin,
+    pub live: Live,
+    pub bucket: String,
+    /// The version served: the fixed one, else the live one at start (`None`: nothing live).
+    pub version: Option<String>,
+    /// The preview the fixed version came from.
+    pub preview: Option<String>,
+    /// The version follows the live pointer.
+    pub follows_live: bool,
+}
+
+/// Serves `preview`'s version, else `version`, else whatever the live pointer names.
+pub async fn bucket_source(
+    release: Release,
+    preview: Option<&str>,
+    version: Option<&str>,
+) -> Result<BucketSource, ReleaseError> {
+    let fixed = match preview {
+        Some(name) => Some(release.preview_version(name).await?),
+        None => version.map(String::from),
+    };
+    if let Some(v) = &fixed {
+        // Only a version with a manifest is complete; serving half a version would show what
+        // no visitor can get.
+        if release.manifest(v).await?.is_none() {
+            return Err(ReleaseError::NoSuchVersion(v.clone()));
+        }
+    }
+    let Release {
+        s3,
+        pointer,
+        target,
+        ..
+    } = release;
+    let (live, version) = match fixed {
+        Some(v) => (Live::Fixed(v.clone()), Some(v)),
+        None => {
+            let now = pointer.read().await?;
+            (Live::Pointer(pointer), now)
+        }
+    };
+    Ok(BucketSource {
+        follows_live: matches!(live, Live::Pointer(_)),
+        origin: Origin::Bucket {
+            s3,
+            bucket: target.bucket.clone(),
+        },
+        live,
+        bucket: target.bucket,
+        version,
+        preview: preview.map(String::from),
+    })
 }
 
 /// The outcome of one read.
