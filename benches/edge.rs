@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use cargo_cloudfront_host::edge::engine::Engine;
 use cargo_cloudfront_host::edge::function::{Access, EdgeOptions, MAX_BYTES, render, render_full};
+use cargo_cloudfront_host::serve::engine::Engine;
 use serde_json::json;
 
 fn main() {
@@ -50,7 +50,7 @@ fn main() {
         1.0 / per
     );
     previews_and_password();
-    through_the_local_edge(&code);
+    through_the_local_edge();
 }
 
 /// The function with every feature on (preview domain, password for site and previews): its
@@ -105,9 +105,10 @@ fn previews_and_password() {
 }
 
 /// Sequential keep-alive requests to an in-process local edge serving a directory.
-fn through_the_local_edge(code: &str) {
-    use cargo_cloudfront_host::edge::server::{
-        self, Edge, EdgeConfig, LOCAL_VERSION, Live, Origin,
+fn through_the_local_edge() {
+    use cargo_cloudfront_host::edge::spec::FunctionSpec;
+    use cargo_cloudfront_host::serve::{
+        self, Edge, EdgeConfig, LOCAL_VERSION, Live, LocalFunction, Origin,
     };
 
     let site = tempfile::tempdir().expect("tempdir");
@@ -116,15 +117,19 @@ fn through_the_local_edge(code: &str) {
     std::fs::write(site.path().join(wasm), vec![7u8; 100_000]).unwrap();
     let edge = Edge::new(
         EdgeConfig {
-            code: code.to_string(),
-            routing: "spa".into(),
-            precompress: vec!["wasm".into()],
+            // The function rendered in `main`.
+            function: LocalFunction::new(FunctionSpec {
+                routing: "spa".into(),
+                precompress: vec!["wasm".into()],
+                redirect: None,
+                options: EdgeOptions::default(),
+            })
+            .expect("render"),
             headers: vec![("x-content-type-options".into(), "nosniff".into())],
             origin: Origin::Dir {
                 root: std::fs::canonicalize(site.path()).unwrap(),
             },
             live: Live::Fixed(LOCAL_VERSION.into()),
-            preview_domain: None,
         },
         Box::new(|_| {}),
         Box::new(|_| {}),
@@ -135,7 +140,7 @@ fn through_the_local_edge(code: &str) {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
     let port = listener.local_addr().unwrap().port();
-    runtime.spawn(server::run(
+    runtime.spawn(serve::run(
         listener,
         std::sync::Arc::new(edge),
         std::future::pending(),

@@ -14,6 +14,7 @@ pub mod infra;
 pub mod names;
 pub mod project;
 pub mod release;
+pub mod serve;
 pub mod settings;
 pub mod ui;
 pub mod workspace;

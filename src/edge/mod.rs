@@ -1,7 +1,7 @@
-//! The edge: the viewer-request function every visitor goes through, the headers it gets, and
-//! the local edge (`serve`) that runs both on this machine.
+//! The edge, pure: the viewer-request function every visitor goes through, the headers they
+//! get, and the spec both are made from. No I/O here: `infra` deploys these, `serve` runs
+//! them locally.
 
-pub mod engine;
 pub mod function;
 pub mod headers;
-pub mod server;
+pub mod spec;

@@ -4,12 +4,12 @@
 //! publisher uses, and password hashes from the Rust code `deploy` stores them with, so the
 //! function and the publisher cannot drift apart either.
 
-use cargo_cloudfront_host::edge::engine::Engine;
 use cargo_cloudfront_host::edge::function::{
     Access, EdgeOptions, Redirect, render, render_full, render_with,
 };
 use cargo_cloudfront_host::release::hashed::{EXAMPLES, is_content_hashed};
 use cargo_cloudfront_host::release::previews::{password_record, slug};
+use cargo_cloudfront_host::serve::engine::Engine;
 use serde_json::{Value, json};
 
 const HARNESS: &str = r#"
