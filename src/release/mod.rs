@@ -6,10 +6,13 @@ pub mod compress;
 pub mod hashed;
 pub mod limiter;
 pub mod manifest;
+pub mod password;
 pub mod pointer;
 pub mod previews;
 pub mod retention;
 pub mod scan;
+pub mod site;
+pub mod target;
 pub mod upload;
 pub mod verify;
 
