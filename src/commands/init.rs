@@ -48,22 +48,7 @@ pub async fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<()> {
     let (project, ui) = (&ctx.project, &ctx.ui);
     let cwd = std::env::current_dir().context("the current directory is not accessible")?;
     let root = &project.root;
-    if let Some(out) = args.output_dir.as_deref()
-        && let (Ok(site), Ok(top)) = (root.join(out).canonicalize(), root.canonicalize())
-        && top.starts_with(&site)
-    {
-        // Publishing the project folder would make its sources and secrets public.
-        anyhow::bail!(
-            "--output-dir {out} is the project folder itself (or above it); name the folder the build writes the site to, e.g. `dist`"
-        );
-    }
-    let detection = match &ctx.detection {
-        Ok(d) if init::agrees(project, d) => d.clone(),
-        // Metadata or flags name another stack than the one found: their build wins, and
-        // the reasons of a detection that is not used would only mislead.
-        Ok(_) => init::from_settings(project, None)?,
-        Err(failure) => init::from_settings(project, Some(failure))?,
-    };
+    let detection = init::detection(project, &ctx.detection, args.output_dir.as_deref())?;
     for reason in &detection.reasons {
         ui.detail(reason);
     }

@@ -82,6 +82,32 @@ pub fn flags(args: &InitArgs) -> Vec<FlagValue> {
     flags
 }
 
+/// The build `init` describes: detection's when the settings agree with it, else the one
+/// the settings name. Never the project folder itself as the site.
+pub fn detection(
+    project: &Project,
+    found: &Result<Detection, DetectError>,
+    output_dir: Option<&str>,
+) -> anyhow::Result<Detection> {
+    let root = &project.root;
+    if let Some(out) = output_dir
+        && let (Ok(site), Ok(top)) = (root.join(out).canonicalize(), root.canonicalize())
+        && top.starts_with(&site)
+    {
+        // Publishing the project folder would make its sources and secrets public.
+        bail!(
+            "--output-dir {out} is the project folder itself (or above it); name the folder the build writes the site to, e.g. `dist`"
+        );
+    }
+    match found {
+        Ok(d) if agrees(project, d) => Ok(d.clone()),
+        // Metadata or flags name another stack than the one found: their build wins, and
+        // the reasons of a detection that is not used would only mislead.
+        Ok(_) => from_settings(project, None),
+        Err(failure) => from_settings(project, Some(failure)),
+    }
+}
+
 /// Whether the settings' framework (if the user chose one) is the detected stack.
 pub fn agrees(project: &Project, detection: &Detection) -> bool {
     match (
