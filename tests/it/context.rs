@@ -9,40 +9,30 @@ fn detected_static_site(dir: &std::path::Path) {
     support::write(dir, "public/index.html", "<h1>detected</h1>");
 }
 
+/// `show --settings --format json` with `extra` flags, offline.
+fn settings(dir: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let mut cmd = support::cli_offline();
+    cmd.current_dir(dir)
+        .args(["show", "--settings", "--format", "json"])
+        .args(extra);
+    let out = cmd.assert().success().get_output().stdout.clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    doc["settings"].clone()
+}
+
 #[test]
 fn show_settings_shows_the_detected_values_deploy_uses() {
     let (_tmp, dir) = support::package("[package.metadata.cloudfront]\nname = \"ctx-show\"\n");
     detected_static_site(&dir);
-    let out = support::cli_offline()
-        .current_dir(&dir)
-        .args(["show", "--settings", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    let s = &doc["settings"];
-    assert_eq!(s["build.output_dir"]["value"], "public", "{doc:#}");
-    assert_eq!(
-        s["build.output_dir"]["origin"]["kind"], "detected",
-        "{doc:#}"
-    );
-    assert_eq!(s["framework"]["value"], "static", "{doc:#}");
-    assert_eq!(s["routing"]["value"], "static", "{doc:#}");
+    let s = settings(&dir, &[]);
+    assert_eq!(s["build.output_dir"]["value"], "public", "{s:#}");
+    assert_eq!(s["build.output_dir"]["origin"]["kind"], "detected", "{s:#}");
+    assert_eq!(s["framework"]["value"], "static", "{s:#}");
+    assert_eq!(s["routing"]["value"], "static", "{s:#}");
     // Metadata still wins over detection.
-    let out = support::cli_offline()
-        .current_dir(&dir)
-        .args(["show", "--settings", "--format", "json"])
-        .args(["--set", "routing=spa"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(doc["settings"]["routing"]["value"], "spa");
-    assert_eq!(doc["settings"]["routing"]["origin"]["kind"], "flag");
+    let s = settings(&dir, &["--set", "routing=spa"]);
+    assert_eq!(s["routing"]["value"], "spa");
+    assert_eq!(s["routing"]["origin"]["kind"], "flag");
 }
 
 #[tokio::test]
