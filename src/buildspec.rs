@@ -9,8 +9,15 @@
 //!   `{{unless:name}}` only when it has none.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use crate::detect::{shell_word, trunk_family};
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::detect::{DetectError, Detection, shell_word, trunk_family};
+use crate::project::Project;
+use crate::ui::Ui;
+use crate::workspace::Workspace;
 
 /// The tool's own version: the pipeline installs exactly this one to publish.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -167,6 +174,132 @@ fn fill(
         out.push('\n');
     }
     Ok(out)
+}
+
+// The project's buildspec: settings, detection and the templates together.
+
+#[derive(Serialize)]
+pub struct BuildspecView {
+    pub framework: String,
+    pub output_dir: String,
+    pub tool_versions: std::collections::BTreeMap<String, String>,
+    /// A file of the user's own (`build.buildspec`) rather than a generated one.
+    pub source: String,
+    pub buildspec: String,
+}
+
+/// The buildspec the pipeline runs: the user's `build.buildspec` file, else one generated from
+/// the settings (detection only fills tool versions the metadata leaves out).
+pub fn for_project(
+    project: &Project,
+    found: &Result<Detection, DetectError>,
+    ui: &Ui,
+) -> anyhow::Result<BuildspecView> {
+    let s = &project.settings;
+    if let Some(own) = &s.build.buildspec {
+        let path = project.root.join(own);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("could not read build.buildspec {}", path.display()))?;
+        ui.status("Using", format!("your buildspec {}", own.display()));
+        return Ok(BuildspecView {
+            framework: s.framework.clone().unwrap_or_default(),
+            output_dir: s
+                .build
+                .output_dir
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            tool_versions: Default::default(),
+            source: own.display().to_string(),
+            buildspec: text,
+        });
+    }
+
+    let facts = BuildFacts::of(project, found).context("cannot generate a buildspec")?;
+    let project_dir = repository_prefix(&project.root);
+    let text = render(&Spec {
+        framework: &facts.framework,
+        package: facts.package.as_deref(),
+        build_command: s.build.command.as_deref(),
+        output_dir: &facts.output_dir,
+        tool_versions: &facts.tool_versions,
+        project_dir: project_dir.as_deref(),
+    })?;
+    Ok(BuildspecView {
+        framework: facts.framework,
+        output_dir: facts.output_dir,
+        tool_versions: facts.tool_versions,
+        source: "generated".into(),
+        buildspec: text,
+    })
+}
+
+/// The build as the pipeline and the GitHub workflow see it: settings first, detection for
+/// the tool versions (only when it found the same stack the settings name).
+pub struct BuildFacts {
+    pub framework: String,
+    pub package: Option<String>,
+    pub output_dir: String,
+    pub tool_versions: BTreeMap<String, String>,
+}
+
+impl BuildFacts {
+    pub fn of(project: &Project, found: &Result<Detection, DetectError>) -> anyhow::Result<Self> {
+        let s = &project.settings;
+        let (Some(framework), Some(output_dir)) = (&s.framework, &s.build.output_dir) else {
+            return Err(match found {
+                Err(e) => anyhow::anyhow!(e.to_string()),
+                Ok(_) => anyhow::anyhow!(
+                    "no framework or output directory: run `cargo cloudfront-host init` first"
+                ),
+            });
+        };
+        let tool_versions = match found {
+            // Versions detected for another stack than the settings name would pin the wrong
+            // tools; only the toolchain and wasm-bindgen carry over.
+            Ok(d) if same_stack(&d.framework, framework) => d.tool_versions.clone(),
+            _ => fallback_versions(project)?,
+        };
+        let package = project
+            .workspace
+            .as_ref()
+            .and_then(Workspace::package)
+            .map(|p| p.name.clone())
+            .or_else(|| found.as_ref().ok().and_then(|d| d.package.clone()));
+        Ok(BuildFacts {
+            framework: framework.clone(),
+            package,
+            output_dir: output_dir.display().to_string(),
+            tool_versions,
+        })
+    }
+}
+
+fn same_stack(a: &str, b: &str) -> bool {
+    a == b || (trunk_family(a) && trunk_family(b))
+}
+
+fn fallback_versions(
+    project: &Project,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let scan = crate::detect::Scan::new(&project.root, project.workspace.as_ref());
+    let package = project.workspace.as_ref().and_then(Workspace::package);
+    let d = crate::detect::custom::detection(
+        &scan,
+        None,
+        None,
+        ".",
+        package.map_or(project.root.as_path(), |p| p.dir.as_path()),
+    )?;
+    Ok(d.tool_versions)
+}
+
+/// The workspace root relative to the repository root, when it is a subdirectory: the
+/// pipeline starts at the repository root.
+pub fn repository_prefix(root: &Path) -> Option<String> {
+    let top = root.ancestors().find(|d| d.join(".git").exists())?;
+    let rel = crate::detect::relative_to(top, root);
+    (rel != ".").then_some(rel)
 }
 
 #[cfg(test)]

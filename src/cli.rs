@@ -468,3 +468,14 @@ pub struct ServeArgs {
     )]
     pub host: std::net::IpAddr,
 }
+
+/// Whether this build of the tool can publish and delete previews (the workflow's
+/// pull-request jobs call `publish --preview` and `previews delete`).
+pub fn previews_supported() -> bool {
+    use clap::CommandFactory as _;
+    let cli = crate::cli::Cli::command();
+    let preview_flag = cli
+        .find_subcommand("publish")
+        .is_some_and(|p| p.get_arguments().any(|a| a.get_long() == Some("preview")));
+    preview_flag && cli.find_subcommand("previews").is_some()
+}

@@ -1,6 +1,6 @@
 //! From command-line arguments to one resolved project: the workspace, the settings with their
-//! origins, git facts. Commands receive a [`Project`] and never read flags or files for
-//! settings themselves (uv's args → settings → command split).
+//! origins, git facts. Built once per run by [`crate::context::Context`]; commands never read
+//! flags or files for settings themselves (uv's args → settings → command split).
 
 use std::path::{Path, PathBuf};
 
@@ -30,16 +30,15 @@ pub struct Project {
 pub type CommandFlags = Vec<FlagValue>;
 
 impl Project {
-    /// Reads the workspace and resolves settings. `detected` is the detection layer (from
-    /// `detect`), empty for commands that only read what metadata says.
-    pub async fn load(
+    /// Resolves the settings of `workspace`'s selected package: `command_flags` are a
+    /// command's own settings flags, `detected` the detection layer (below metadata).
+    pub async fn resolve(
         global: &GlobalArgs,
+        workspace: Option<Workspace>,
         command_flags: CommandFlags,
         detected: Vec<(String, Value, String)>,
         ui: &Ui,
     ) -> anyhow::Result<Self> {
-        let workspace =
-            Workspace::discover(global.manifest_path.as_deref(), global.package.as_deref())?;
         let cwd = std::env::current_dir().context("the current directory is not accessible")?;
         let root = workspace.as_ref().map_or(cwd.clone(), |w| w.root.clone());
 
@@ -105,7 +104,8 @@ impl Project {
         })
     }
 
-    pub async fn aws(&self) -> anyhow::Result<Aws> {
+    /// The SDK clients for this project's region, once credentials are known to be there.
+    pub async fn aws(&self) -> Result<Aws, crate::aws::AwsError> {
         let aws = Aws::load(&AwsOptions {
             profile: self.profile.clone(),
             region: self.settings.region.clone(),

@@ -172,6 +172,15 @@ fn select(
     Ok((members.len() == 1).then_some(0))
 }
 
+/// The repository's top directory (the pipeline's buildspec and the GitHub workflow start
+/// there), else `root`.
+pub fn repository_root(root: &Path) -> PathBuf {
+    root.ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(root)
+        .to_path_buf()
+}
+
 fn find_upwards(start: &Path, name: &str) -> Option<PathBuf> {
     start
         .ancestors()

@@ -1,17 +1,16 @@
 //! `ci github`: write the GitHub Actions workflow and turn on `ci.github`, so that the next
 //! `deploy` creates the OIDC provider and the roles the workflow assumes.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::cli::{CiGithubArgs, GlobalArgs};
+use crate::buildspec::{BuildFacts, repository_prefix};
+use crate::cli::CiGithubArgs;
+use crate::context::Context;
 use crate::github_workflow::{self as workflow, Existing, WorkflowSpec};
 use crate::infra::github::{GithubSpec, role_arn};
-use crate::project::Project;
-use crate::ui::Ui;
+use crate::settings::write::enable_ci_github;
+use crate::workspace::repository_root;
 
 #[derive(Serialize)]
 struct CiView {
@@ -29,30 +28,20 @@ struct CiView {
     workflow: String,
 }
 
-/// Whether this build of the tool can publish and delete previews (the workflow's
-/// pull-request jobs call `publish --preview` and `previews delete`).
-pub fn previews_supported() -> bool {
-    use clap::CommandFactory as _;
-    let cli = crate::cli::Cli::command();
-    let preview_flag = cli
-        .find_subcommand("publish")
-        .is_some_and(|p| p.get_arguments().any(|a| a.get_long() == Some("preview")));
-    preview_flag && cli.find_subcommand("previews").is_some()
-}
-
-pub async fn github(global: &GlobalArgs, args: &CiGithubArgs, ui: &Ui) -> anyhow::Result<()> {
-    let project = super::load_detected(global, ui).await?;
+pub async fn github(ctx: &Context, args: &CiGithubArgs) -> anyhow::Result<()> {
+    let (project, ui) = (&ctx.project, &ctx.ui);
     // The repository and branch are checked before any AWS call, whether or not the
     // setting is on yet (this command turns it on).
     let mut settings = project.settings.clone();
     settings.ci.github = true;
     let spec =
         GithubSpec::of(&settings, &project.git)?.context("ci.github could not be turned on")?;
-    let build = build_facts(&project, ui)?;
-    let (_aws, account, names) = super::connect(&project).await?;
-    let role = role_arn(&account, &names.github_role());
-    let previews = spec.previews && previews_supported();
-    let preview_role = previews.then(|| role_arn(&account, &names.github_preview_role()));
+    let build = BuildFacts::of(project, &ctx.detection).context("cannot generate a workflow")?;
+    let c = ctx.connect().await?;
+    let (account, names) = (&c.account, &c.names);
+    let role = role_arn(account, &names.github_role());
+    let previews = spec.previews && crate::cli::previews_supported();
+    let preview_role = previews.then(|| role_arn(account, &names.github_preview_role()));
     if !spec.previews {
         ui.detail("ci.github_previews = false: no pull-request jobs");
     } else if !previews {
@@ -64,7 +53,7 @@ pub async fn github(global: &GlobalArgs, args: &CiGithubArgs, ui: &Ui) -> anyhow
         build_command: project.settings.build.command.as_deref(),
         output_dir: &build.output_dir,
         tool_versions: &build.tool_versions,
-        project_dir: super::buildspec::repository_prefix(&project.root).as_deref(),
+        project_dir: repository_prefix(&project.root).as_deref(),
         branch: &spec.branch,
         region: &project.settings.region,
         role_arn: &role,
@@ -104,7 +93,7 @@ pub async fn github(global: &GlobalArgs, args: &CiGithubArgs, ui: &Ui) -> anyhow
                 .with_context(|| format!("could not write {}", path.display()))?;
             ui.status("Wrote", workflow::PATH);
         }
-        enabled_setting = enable_setting(&project, &spec, ui)?;
+        enabled_setting = enable_ci_github(project, &spec.branch, ui)?;
     }
     let view = CiView {
         path: workflow::PATH.into(),
@@ -131,115 +120,4 @@ pub async fn github(global: &GlobalArgs, args: &CiGithubArgs, ui: &Ui) -> anyhow
     };
     ui.result(out, &view);
     Ok(())
-}
-
-struct BuildFacts {
-    framework: String,
-    package: Option<String>,
-    output_dir: String,
-    tool_versions: BTreeMap<String, String>,
-}
-
-/// The stack as the buildspec sees it: settings first, detection for the tool versions (only
-/// when it found the same stack the settings name).
-fn build_facts(project: &Project, ui: &Ui) -> anyhow::Result<BuildFacts> {
-    let s = &project.settings;
-    let found = super::init::detect_project(
-        &project.root,
-        project.workspace.as_ref(),
-        None,
-        None,
-        None,
-        ui,
-    );
-    let (Some(framework), Some(output_dir)) = (&s.framework, &s.build.output_dir) else {
-        return Err(match found {
-            Err(e) => anyhow::Error::from(e),
-            Ok(_) => anyhow::anyhow!(
-                "no framework or output directory: run `cargo cloudfront-host init` first"
-            ),
-        })
-        .context("cannot generate a workflow");
-    };
-    let same = |d: &str| {
-        d == framework || (crate::detect::trunk_family(d) && crate::detect::trunk_family(framework))
-    };
-    let package_dir = project
-        .workspace
-        .as_ref()
-        .and_then(|w| w.package())
-        .map(|p| p.dir.clone());
-    let tool_versions = match &found {
-        Ok(d) if same(&d.framework) => d.tool_versions.clone(),
-        _ => {
-            let scan = crate::detect::Scan::new(&project.root, project.workspace.as_ref());
-            let dir = package_dir.as_deref().unwrap_or(project.root.as_path());
-            crate::detect::custom::detection(&scan, None, None, ".", dir)?.tool_versions
-        }
-    };
-    let package = project
-        .workspace
-        .as_ref()
-        .and_then(|w| w.package())
-        .map(|p| p.name.clone())
-        .or_else(|| found.ok().and_then(|d| d.package));
-    Ok(BuildFacts {
-        framework: framework.clone(),
-        package,
-        output_dir: output_dir.display().to_string(),
-        tool_versions,
-    })
-}
-
-/// The repository's top directory (the workflow lives there), else the project root.
-fn repository_root(root: &Path) -> PathBuf {
-    root.ancestors()
-        .find(|d| d.join(".git").exists())
-        .unwrap_or(root)
-        .to_path_buf()
-}
-
-/// Sets `ci.github = true` in the package's `[package.metadata.cloudfront]` unless the
-/// resolved settings already have it, and pins `source.branch` when it only came from the
-/// checkout: a later `deploy` from a feature branch must not move the publish role's trust
-/// there. Returns whether the file changed.
-fn enable_setting(project: &Project, spec: &GithubSpec, ui: &Ui) -> anyhow::Result<bool> {
-    let mut entries = Vec::new();
-    if !project.settings.ci.github {
-        entries.push(("ci.github".to_string(), crate::settings::Value::Bool(true)));
-    }
-    if project.settings.source.branch.is_none() {
-        entries.push((
-            "source.branch".to_string(),
-            crate::settings::Value::Str(spec.branch.clone()),
-        ));
-    }
-    if entries.is_empty() {
-        return Ok(false);
-    }
-    let Some(manifest) = project
-        .workspace
-        .as_ref()
-        .and_then(|w| w.package())
-        .map(|p| p.manifest_path.clone())
-    else {
-        ui.warn(format_args!(
-            "no Cargo package to hold the settings: set CARGO_CLOUDFRONT_HOST_CI_GITHUB=true and CARGO_CLOUDFRONT_HOST_SOURCE_BRANCH={} when you run `deploy`",
-            spec.branch
-        ));
-        return Ok(false);
-    };
-    let original = std::fs::read_to_string(&manifest)
-        .with_context(|| format!("could not read {}", manifest.display()))?;
-    let updated =
-        crate::cargo_toml::set_table(&original, &["package", "metadata", "cloudfront"], &entries)
-            .with_context(|| format!("cannot set ci.github in {}", manifest.display()))?;
-    std::fs::write(&manifest, updated)
-        .with_context(|| format!("could not write {}", manifest.display()))?;
-    let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
-    ui.status(
-        "Set",
-        format_args!("{} in {}", keys.join(", "), manifest.display()),
-    );
-    Ok(true)
 }

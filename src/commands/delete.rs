@@ -1,15 +1,15 @@
 //! `delete`: remove everything this project created, after confirmation.
 
-use crate::cli::{DeleteArgs, GlobalArgs};
+use crate::cli::DeleteArgs;
+use crate::context::Context;
 use crate::infra::{Action, Change, Mode, Stack};
-use crate::project::Project;
-use crate::ui::Ui;
 
-pub async fn run(global: &GlobalArgs, args: &DeleteArgs, ui: &Ui) -> anyhow::Result<()> {
-    let project = Project::load(global, Vec::new(), Vec::new(), ui).await?;
-    let (aws, account, names) = super::connect(&project).await?;
+pub async fn run(ctx: &Context, args: &DeleteArgs) -> anyhow::Result<()> {
+    let (ui, settings) = (&ctx.ui, ctx.settings());
+    let c = ctx.connect().await?;
+    let (aws, account, names) = (&c.aws, &c.account, &c.names);
     let wait = super::wait_options(args.timeout, ui);
-    let mut stack = Stack::new(&aws, &names, &project.settings, &account);
+    let mut stack = Stack::new(aws, names, settings, account);
     let plan = stack.destroy(Mode::Plan, &wait, &|_| {}).await?;
     let doomed: Vec<&Change> = plan
         .changes
@@ -30,21 +30,18 @@ pub async fn run(global: &GlobalArgs, args: &DeleteArgs, ui: &Ui) -> anyhow::Res
             format_args!("{} {} ({})", c.resource, c.name, c.reason),
         );
     }
-    if !global.yes {
+    if !ui.yes {
         if !ui.interactive {
             anyhow::bail!(
                 "delete removes {} resources and every published version; pass --yes to confirm when not on a terminal",
                 doomed.len()
             );
         }
-        let confirmed = dialoguer::Confirm::new()
-            .with_prompt(format!(
-                "Delete these {} resources of `{}`, including every published version?",
-                doomed.len(),
-                project.settings.name
-            ))
-            .default(false)
-            .interact()?;
+        let confirmed = ui.confirm(&format!(
+            "Delete these {} resources of `{}`, including every published version?",
+            doomed.len(),
+            settings.name
+        ))?;
         if !confirmed {
             anyhow::bail!("cancelled; nothing was deleted");
         }
@@ -53,7 +50,7 @@ pub async fn run(global: &GlobalArgs, args: &DeleteArgs, ui: &Ui) -> anyhow::Res
         Action::Delete => ui.status("Deleted", format_args!("{} {}", c.resource, c.name)),
         _ => ui.detail(format_args!("{} {}: {}", c.resource, c.name, c.reason)),
     };
-    let mut stack = Stack::new(&aws, &names, &project.settings, &account);
+    let mut stack = Stack::new(aws, names, settings, account);
     let done = stack
         .destroy(Mode::Apply, &wait, &progress)
         .await

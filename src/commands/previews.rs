@@ -4,10 +4,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::cli::{GlobalArgs, PreviewsAction, PreviewsArgs};
-use crate::project::Project;
+use crate::cli::{PreviewsAction, PreviewsArgs};
+use crate::context::Context;
 use crate::release::previews::{Preview, slug};
-use crate::ui::Ui;
 
 #[derive(Serialize)]
 struct ListView {
@@ -19,14 +18,14 @@ struct RemovedView {
     removed: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &PreviewsArgs, ui: &Ui) -> anyhow::Result<()> {
+pub async fn run(ctx: &Context, args: &PreviewsArgs) -> anyhow::Result<()> {
+    let ui = &ctx.ui;
     // A bad name is refused before any AWS call.
     let name = match &args.action {
         Some(PreviewsAction::Delete { name }) => Some(slug(name)?),
         _ => None,
     };
-    let project = Project::load(global, Vec::new(), Vec::new(), ui).await?;
-    let release = super::open_release(&project, ui).await?;
+    let release = ctx.release().await?;
     match (&args.action, name) {
         (Some(PreviewsAction::Delete { .. }), Some(name)) => {
             if !release.delete_preview(&name).await? {
@@ -54,7 +53,7 @@ pub async fn run(global: &GlobalArgs, args: &PreviewsArgs, ui: &Ui) -> anyhow::R
             ui.result(text, &RemovedView { removed });
         }
         _ => {
-            let (domain, host) = release.preview_hosts(&project.settings).await;
+            let (domain, host) = release.preview_hosts(ctx.settings()).await;
             let previews: Vec<Preview> = release
                 .previews(domain.as_deref(), host.as_deref())
                 .await?

@@ -2,10 +2,9 @@
 
 use serde::Serialize;
 
-use crate::cli::{GlobalArgs, PromoteArgs};
-use crate::project::Project;
+use crate::cli::PromoteArgs;
+use crate::context::Context;
 use crate::release::previews::slug;
-use crate::ui::Ui;
 
 #[derive(Serialize)]
 struct PromoteView {
@@ -15,10 +14,9 @@ struct PromoteView {
     live: String,
 }
 
-pub async fn run(global: &GlobalArgs, args: &PromoteArgs, ui: &Ui) -> anyhow::Result<()> {
+pub async fn run(ctx: &Context, args: &PromoteArgs) -> anyhow::Result<()> {
     let name = slug(&args.name)?;
-    let project = Project::load(global, Vec::new(), Vec::new(), ui).await?;
-    let release = super::open_release(&project, ui).await?;
+    let release = ctx.release().await?;
     let version = release.preview_version(&name).await?;
     // The same compare-and-swap as rollback, with the manifest check that comes with it.
     let (before, live) = release.rollback(Some(&version)).await?;
@@ -27,7 +25,7 @@ pub async fn run(global: &GlobalArgs, args: &PromoteArgs, ui: &Ui) -> anyhow::Re
         "Promoted",
         before.as_deref().unwrap_or("nothing")
     );
-    ui.result(
+    ctx.ui.result(
         text,
         &PromoteView {
             preview: name,

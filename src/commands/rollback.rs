@@ -2,9 +2,8 @@
 
 use serde::Serialize;
 
-use crate::cli::{GlobalArgs, RollbackArgs};
-use crate::project::Project;
-use crate::ui::Ui;
+use crate::cli::RollbackArgs;
+use crate::context::Context;
 
 #[derive(Serialize)]
 struct RollbackView {
@@ -12,16 +11,15 @@ struct RollbackView {
     live: String,
 }
 
-pub async fn run(global: &GlobalArgs, args: &RollbackArgs, ui: &Ui) -> anyhow::Result<()> {
-    let project = Project::load(global, Vec::new(), Vec::new(), ui).await?;
-    let release = super::open_release(&project, ui).await?;
+pub async fn run(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<()> {
+    let release = ctx.release().await?;
     let (before, live) = release.rollback(args.version_id.as_deref()).await?;
     let text = format!(
         "{:>12} {live} is live (was {})\n",
         "Rolled back",
         before.as_deref().unwrap_or("nothing")
     );
-    ui.result(
+    ctx.ui.result(
         text,
         &RollbackView {
             live_before: before,

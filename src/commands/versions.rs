@@ -4,9 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::cli::GlobalArgs;
-use crate::project::Project;
-use crate::ui::Ui;
+use crate::context::Context;
 
 #[derive(Serialize)]
 struct VersionView {
@@ -24,9 +22,8 @@ struct VersionsView {
     versions: Vec<VersionView>,
 }
 
-pub async fn run(global: &GlobalArgs, ui: &Ui) -> anyhow::Result<()> {
-    let project = Project::load(global, Vec::new(), Vec::new(), ui).await?;
-    let release = super::open_release(&project, ui).await?;
+pub async fn run(ctx: &Context) -> anyhow::Result<()> {
+    let release = ctx.release().await?;
     let live = release.pointer.read().await?;
     let versions = release.versions().await?;
     let view = VersionsView {
@@ -78,6 +75,6 @@ pub async fn run(global: &GlobalArgs, ui: &Ui) -> anyhow::Result<()> {
         }
         let _ = writeln!(text, "(* = live)");
     }
-    ui.result(text, &view);
+    ctx.ui.result(text, &view);
     Ok(())
 }

@@ -354,6 +354,59 @@ pub fn detect(input: &Input) -> Result<Detection, DetectError> {
     }
 }
 
+/// What a command names of the build before detection runs (`init --framework custom
+/// --output-dir dist`); empty for every other command.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Hints<'a> {
+    pub framework: Option<&'a str>,
+    pub build_command: Option<&'a str>,
+    pub output_dir: Option<&'a str>,
+}
+
+/// Detection for a command: the user's `custom` build when they named one, else what the
+/// detectors find (with a choice among several when prompts are allowed).
+pub fn for_command(
+    root: &Path,
+    workspace: Option<&Workspace>,
+    hints: Hints<'_>,
+    ui: &crate::ui::Ui,
+) -> Result<Detection, DetectError> {
+    if let (Some("custom"), Some(out)) = (hints.framework, hints.output_dir) {
+        let scan = Scan::new(root, workspace);
+        let package = workspace.and_then(Workspace::package);
+        return custom::detection(
+            &scan,
+            package.map(|p| p.name.as_str()),
+            hints.build_command,
+            out,
+            package.map_or(root, |p| p.dir.as_path()),
+        );
+    }
+    let input = Input {
+        root,
+        workspace,
+        framework: hints.framework,
+    };
+    match detect(&input) {
+        Err(DetectError::Several { .. }) if ui.interactive => {
+            let mut found = candidates(&input)?;
+            let labels: Vec<String> = found.iter().map(Detection::summary).collect();
+            let choice = ui
+                .select(
+                    "Several frontends found; which one should be hosted?",
+                    &labels,
+                    0,
+                )
+                .map_err(|e| DetectError::Config {
+                    path: root.to_path_buf(),
+                    message: format!("no answer to the question: {e}"),
+                })?;
+            Ok(found.swap_remove(choice))
+        }
+        other => other,
+    }
+}
+
 /// Every candidate (for `init`'s interactive choice when detection finds several).
 pub fn candidates(input: &Input) -> Result<Vec<Detection>, DetectError> {
     let scan = Scan::new(input.root, input.workspace);

@@ -11,6 +11,9 @@ pub mod distribution;
 pub mod domain;
 pub mod github;
 pub mod pipeline;
+pub mod pipeline_run;
+pub mod pipeline_status;
+pub mod pipeline_upload;
 pub mod policies;
 pub mod role;
 pub mod router;
@@ -28,8 +31,8 @@ pub use state::Ids;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InfraError {
-    #[error("could not {action}: {message}")]
-    Aws { action: String, message: String },
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
     #[error(
         "{kind} {name} exists but does not carry this project's ownership {proof}; refusing to \
          change it. Delete or rename it, or deploy under another project name (`name` setting)"
@@ -66,10 +69,7 @@ where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    InfraError::Aws {
-        action: action.into(),
-        message: crate::aws::describe(err),
-    }
+    InfraError::Aws(crate::aws::AwsError::from_sdk(action.into(), err))
 }
 
 /// Calls `call` again while `propagating` says a role created seconds ago is not usable yet

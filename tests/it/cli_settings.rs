@@ -190,6 +190,44 @@ fn no_credentials_says_how_to_provide_them() {
         .stderr(predicate::str::contains("OIDC"));
 }
 
+/// Without credentials (no HOME, no AWS variables, no emulator) the error is a sentence and
+/// the advice, not the SDK's `Debug` output; `-v` adds the SDK's chain.
+#[test]
+fn no_credentials_is_short_and_the_chain_comes_with_verbose() {
+    let (_tmp, dir) = support::package("");
+    let empty = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let out = support::cli_offline()
+            .current_dir(&dir)
+            .env("HOME", empty.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .arg("show")
+            .args(extra)
+            .assert()
+            .failure()
+            .get_output()
+            .stderr
+            .clone();
+        String::from_utf8_lossy(&out).to_string()
+    };
+    let plain = run(&[]);
+    assert!(plain.contains("no AWS credentials found"), "{plain}");
+    assert!(
+        plain.contains("--profile") && plain.contains("OIDC"),
+        "{plain}"
+    );
+    assert!(!plain.contains("ProviderError("), "{plain}");
+    assert!(!plain.contains("CredentialsNotLoaded("), "{plain}");
+    assert!(!plain.contains("caused by"), "{plain}");
+    let first = plain.lines().next().unwrap_or_default();
+    assert!(first.len() < 200, "a long first line: {first}");
+    assert!(plain.len() < 900, "{} characters:\n{plain}", plain.len());
+    let verbose = run(&["-v"]);
+    assert!(verbose.contains("caused by"), "{verbose}");
+    assert!(verbose.contains("no AWS credentials found"), "{verbose}");
+    assert!(!verbose.contains("ProviderError("), "{verbose}");
+}
+
 #[tokio::test]
 async fn show_reports_account_names_and_what_exists() {
     let project_name = support::unique("show");

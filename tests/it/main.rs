@@ -11,6 +11,7 @@ mod support;
 mod ci_github;
 mod cli_settings;
 mod completions_man;
+mod context;
 mod deploy;
 mod detect;
 mod domains;

@@ -1,4 +1,10 @@
-//! Terminal output: cargo-style status lines on stderr, results on stdout as text or JSON.
+//! Terminal output: cargo-style status lines on stderr, results on stdout as text or JSON,
+//! spinners while waiting and prompts when a terminal allows them.
+
+pub mod project;
+pub mod prompt;
+pub mod report;
+pub mod spinner;
 
 pub mod progress;
 
@@ -34,6 +40,8 @@ pub struct Ui {
     pub verbose: u8,
     /// Prompts are allowed: a terminal on stdin, no `--yes`, not in CI.
     pub interactive: bool,
+    /// `--yes`: what would be asked is confirmed.
+    pub yes: bool,
 }
 
 impl Ui {
@@ -51,6 +59,7 @@ impl Ui {
             quiet,
             verbose,
             interactive,
+            yes,
         }
     }
 
@@ -77,9 +86,14 @@ impl Ui {
     }
 
     /// Reports a command's failure: on stderr in text mode, as `{"error": ...}` on stdout in
-    /// JSON mode so that scripts always get one JSON document.
+    /// JSON mode so that scripts always get one JSON document. The AWS SDK's own error chain
+    /// (below an [`crate::aws::AwsError`]) is shown with `-v` only.
     pub fn error(&self, error: &anyhow::Error) {
-        let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
+        let chain: Vec<String> = error
+            .chain()
+            .filter(|e| self.verbose > 0 || !e.is::<crate::aws::error::Cause>())
+            .map(ToString::to_string)
+            .collect();
         match self.format {
             Format::Json => {
                 let doc = serde_json::json!({ "error": chain.join(": ") });

@@ -18,19 +18,17 @@ use aws_types::service_config::ServiceConfigKey;
 /// Where CloudFront and everything attached to it is managed.
 pub const GLOBAL_REGION: &str = "us-east-1";
 
-#[derive(Debug, thiserror::Error)]
-pub enum AwsError {
-    #[error(
-        "no AWS credentials found ({detail}).\n\
-         Provide them in one of these ways:\n  \
-         - AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)\n  \
-         - a profile from ~/.aws/config with --profile NAME or AWS_PROFILE, including SSO (`aws sso login --profile NAME` first)\n  \
-         - GitHub Actions OIDC: aws-actions/configure-aws-credentials, or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE\n  \
-         - an EC2 instance profile or ECS/CodeBuild task role\n\
-         Against the local emulator any values work: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test"
-    )]
-    NoCredentials { detail: String },
-}
+pub mod error;
+
+pub use error::{AwsError, describe};
+
+/// How to give the tool credentials: the advice of the "no credentials" error.
+const CREDENTIALS_ADVICE: &str = "Provide them in one of these ways:\n  \
+     - AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)\n  \
+     - a profile from ~/.aws/config with --profile NAME or AWS_PROFILE, including SSO (`aws sso login --profile NAME` first)\n  \
+     - GitHub Actions OIDC: aws-actions/configure-aws-credentials, or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE\n  \
+     - an EC2 instance profile or ECS/CodeBuild task role\n\
+     Against the local emulator any values work: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test";
 
 /// What the user chose about AWS access; everything else comes from the environment.
 #[derive(Debug, Clone)]
@@ -99,18 +97,19 @@ impl Aws {
 
     /// Fails early, with instructions, when no credentials can be found.
     pub async fn check_credentials(&self) -> Result<(), AwsError> {
-        let provider =
-            self.project
-                .credentials_provider()
-                .ok_or_else(|| AwsError::NoCredentials {
-                    detail: "no credentials provider is configured".into(),
-                })?;
+        let Some(provider) = self.project.credentials_provider() else {
+            return Err(AwsError::plain(
+                "no AWS credentials found",
+                "no credentials provider is configured",
+            )
+            .with_advice(CREDENTIALS_ADVICE));
+        };
         provider
             .provide_credentials()
             .await
             .map(|_| ())
-            .map_err(|e| AwsError::NoCredentials {
-                detail: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+            .map_err(|e| {
+                AwsError::new("no AWS credentials found", &e).with_advice(CREDENTIALS_ADVICE)
             })
     }
 
@@ -302,16 +301,6 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for KvsAccessDenied
         *response.body_mut() = aws_smithy_types::body::SdkBody::from(body);
         Ok(())
     }
-}
-
-/// A short, readable message for an SDK error, with the service's code and message when there
-/// is one (the default `Display` of SDK errors is just "service error").
-pub fn describe<E, R>(err: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String
-where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    aws_smithy_types::error::display::DisplayErrorContext(err).to_string()
 }
 
 #[cfg(test)]
