@@ -12,6 +12,7 @@ pub mod domain;
 pub mod github;
 pub mod pipeline;
 pub mod policies;
+pub mod resource;
 pub mod role;
 pub mod router;
 pub mod state;
