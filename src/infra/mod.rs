@@ -7,14 +7,13 @@
 //! service has them, an ownership marker in the comment where it does not).
 
 pub mod bucket;
-pub mod distribution;
+pub mod cloudfront;
 pub mod domain;
 pub mod github;
 pub mod pipeline;
-pub mod policies;
+pub mod placeholder;
 pub mod resource;
 pub mod role;
-pub mod router;
 pub mod state;
 
 use std::time::Duration;
@@ -392,17 +391,17 @@ impl<'a> Stack<'a> {
         if self.bucket_exists {
             self.ids.merge_recorded(state::read(self).await?);
         }
-        step!(distribution::converge_oac(self, mode));
-        step!(policies::converge_cache(self, mode));
-        step!(policies::converge_headers(self, mode));
-        step!(router::converge_kvs(self, mode));
-        step!(router::converge_placeholder(self, mode));
-        step!(router::converge_function(self, mode));
+        step!(cloudfront::oac::converge(self, mode));
+        step!(cloudfront::cache_policy::converge(self, mode));
+        step!(cloudfront::headers_policy::converge(self, mode));
+        step!(cloudfront::kvs::converge(self, mode));
+        step!(placeholder::converge(self, mode));
+        step!(cloudfront::function::converge(self, mode));
         if self.domains.is_some() {
             step!(domain::converge_certificate(self, mode));
         }
-        step!(distribution::converge(self, mode));
-        if let Some(change) = policies::converge_retired(self, mode).await? {
+        step!(cloudfront::distribution::converge(self, mode));
+        if let Some(change) = cloudfront::headers_policy::converge_retired(self, mode).await? {
             if mode == Mode::Apply {
                 progress(&change);
             }
@@ -485,18 +484,18 @@ impl<'a> Stack<'a> {
         optional_step!(github::destroy_publish_role(self, mode));
         optional_step!(github::destroy_provider(self, mode));
         if self.domains.is_some() {
-            distribution::locate(self).await?;
+            cloudfront::distribution::locate(self).await?;
             step!(domain::destroy_dns(self, mode));
         }
-        step!(distribution::destroy(self, mode, wait));
+        step!(cloudfront::distribution::destroy(self, mode, wait));
         if self.domains.is_some() {
             step!(domain::destroy_certificate(self, mode));
         }
-        step!(router::destroy_function(self, mode));
-        step!(policies::destroy_headers(self, mode));
-        step!(policies::destroy_cache(self, mode));
-        step!(router::destroy_kvs(self, mode));
-        step!(distribution::destroy_oac(self, mode));
+        step!(cloudfront::function::destroy(self, mode));
+        step!(cloudfront::headers_policy::destroy(self, mode));
+        step!(cloudfront::cache_policy::destroy(self, mode));
+        step!(cloudfront::kvs::destroy(self, mode));
+        step!(cloudfront::oac::destroy(self, mode));
         step!(bucket::destroy(self, mode));
         Ok(plan)
     }
@@ -504,7 +503,7 @@ impl<'a> Stack<'a> {
     /// Waits until the distribution reports `Deployed`.
     pub async fn wait_deployed(&self, options: &WaitOptions) -> Result<(), InfraError> {
         match &self.ids.distribution_id {
-            Some(id) => distribution::wait_deployed(&self.cf, id, options).await,
+            Some(id) => cloudfront::distribution::wait_deployed(&self.cf, id, options).await,
             None => Ok(()),
         }
     }
