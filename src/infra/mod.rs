@@ -13,6 +13,7 @@ pub mod github;
 pub mod pipeline;
 pub mod placeholder;
 pub mod resource;
+mod retry;
 pub mod role;
 pub mod state;
 
@@ -24,6 +25,7 @@ use crate::aws::Aws;
 use crate::names::Names;
 use crate::settings::Settings;
 
+pub(crate) use retry::{retry_while_in_use, retry_while_role_propagates};
 pub use state::Ids;
 
 #[derive(Debug, thiserror::Error)]
@@ -69,73 +71,6 @@ where
     InfraError::Aws {
         action: action.into(),
         message: crate::aws::describe(err),
-    }
-}
-
-/// Calls `call` again while `propagating` says a role created seconds ago is not usable yet
-/// (IAM is eventually consistent): up to 6 retries, 2 s doubling to 10 s.
-pub(crate) async fn retry_while_role_propagates<T, E, R, F, Fut>(
-    action: &str,
-    mut call: F,
-    propagating: impl Fn(&aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool,
-) -> Result<T, InfraError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<
-            Output = Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
-        >,
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let mut delay = Duration::from_secs(2);
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Ok(out) => return Ok(out),
-            Err(e) if attempt < 6 && propagating(&e) => {
-                attempt += 1;
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            Err(e) => return Err(aws_err(action, &e)),
-        }
-    }
-}
-
-/// Calls `call` again while `in_use` says AWS still holds the resource for a distribution
-/// deleted moments ago: ACM, CloudFront functions, policies and origin access controls stay
-/// "in use" for minutes after the distribution is gone (terraform-provider-aws retries ACM
-/// deletes for up to 10 minutes). Bounded by `stack.options.timeout`; says what it waits on.
-pub(crate) async fn retry_while_in_use<T, E, R, F, Fut>(
-    stack: &Stack<'_>,
-    what: &str,
-    mut call: F,
-    in_use: impl Fn(&aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool,
-) -> Result<T, InfraError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<
-            Output = Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
-        >,
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let started = std::time::Instant::now();
-    let mut delay = Duration::from_secs(1);
-    loop {
-        match call().await {
-            Ok(out) => return Ok(out),
-            Err(e) if in_use(&e) && started.elapsed() < stack.options.timeout => {
-                stack.wait_line(&format!(
-                    "{what} is still in use by the deleted distribution; AWS releases it within minutes ({}s)",
-                    started.elapsed().as_secs()
-                ));
-                let left = stack.options.timeout.saturating_sub(started.elapsed());
-                tokio::time::sleep(delay.min(left)).await;
-                delay = (delay * 2).min(Duration::from_secs(30));
-            }
-            Err(e) => return Err(aws_err(format!("delete {what}"), &e)),
-        }
     }
 }
 
@@ -224,6 +159,14 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Adds a step's change, and reports it when it was applied.
+    fn record(&mut self, mode: Mode, progress: Progress<'_>, change: Change) {
+        if mode == Mode::Apply {
+            progress(&change);
+        }
+        self.changes.push(change);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.changes.iter().all(|c| c.action == Action::None)
     }
@@ -379,13 +322,9 @@ impl<'a> Stack<'a> {
         self.load_domains()?;
         let mut plan = Plan::default();
         macro_rules! step {
-            ($f:expr) => {{
-                let change = $f.await?;
-                if mode == Mode::Apply {
-                    progress(&change);
-                }
-                plan.changes.push(change);
-            }};
+            ($f:expr) => {
+                plan.record(mode, progress, $f.await?)
+            };
         }
         step!(bucket::converge(self, mode));
         if self.bucket_exists {
@@ -402,10 +341,7 @@ impl<'a> Stack<'a> {
         }
         step!(cloudfront::distribution::converge(self, mode));
         if let Some(change) = cloudfront::headers_policy::converge_retired(self, mode).await? {
-            if mode == Mode::Apply {
-                progress(&change);
-            }
-            plan.changes.push(change);
+            plan.record(mode, progress, change);
         }
         step!(bucket::converge_policy(self, mode));
         if self.domains.is_some() {
@@ -451,13 +387,9 @@ impl<'a> Stack<'a> {
             self.ids.merge_recorded(state::read(self).await?);
         }
         macro_rules! step {
-            ($f:expr) => {{
-                let change = $f.await?;
-                if mode == Mode::Apply {
-                    progress(&change);
-                }
-                plan.changes.push(change);
-            }};
+            ($f:expr) => {
+                plan.record(mode, progress, $f.await?)
+            };
         }
         // The pipeline first: nothing may publish into what is being removed. Its resources
         // are optional (only with a pipeline source), so absent ones are not listed.
@@ -465,10 +397,7 @@ impl<'a> Stack<'a> {
             ($f:expr) => {{
                 let change = $f.await?;
                 if change.action != Action::None || change.is_left_alone() {
-                    if mode == Mode::Apply {
-                        progress(&change);
-                    }
-                    plan.changes.push(change);
+                    plan.record(mode, progress, change);
                 }
             }};
         }

@@ -12,8 +12,8 @@ const LIVE_VERSION: &str = "live-version";
 /// The version id of the page served between the first deploy and the first publish.
 pub const PLACEHOLDER_VERSION: &str = "placeholder";
 
-/// Before anything is published the store names a tiny placeholder version, so a visitor
-/// sees "deployed, nothing published yet" instead of a bucket error.
+/// Publishes the placeholder when the live pointer names nothing yet; any version it names
+/// (the placeholder or a published one) stays.
 pub async fn converge(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let Some(arn) = stack.ids.kvs_arn.clone() else {
         return Ok(Change::new(

@@ -170,3 +170,193 @@ pub(crate) async fn destroy<R: Resource>(
     }
     Ok(Change::new(r.kind(), &name, Action::Delete, reason))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::aws::{Aws, AwsOptions};
+    use crate::names::{Names, Scope};
+
+    /// A resource kept in memory, logging every write.
+    #[derive(Default)]
+    struct Fake {
+        actual: RefCell<Option<Memory>>,
+        writes: RefCell<Vec<&'static str>>,
+        wanted: u32,
+        users: usize,
+    }
+
+    #[derive(Clone)]
+    struct Memory {
+        ours: bool,
+        value: u32,
+    }
+
+    impl Fake {
+        fn existing(ours: bool, value: u32, wanted: u32) -> Self {
+            Fake {
+                actual: RefCell::new(Some(Memory { ours, value })),
+                wanted,
+                ..Fake::default()
+            }
+        }
+    }
+
+    impl Resource for Fake {
+        const NOUN: &'static str = "fake";
+        const PROOF: &'static str = "test marker";
+        type Actual = Memory;
+
+        fn kind(&self) -> &'static str {
+            "fake"
+        }
+
+        fn name(&self) -> &str {
+            "f"
+        }
+
+        async fn read(&self, _stack: &Stack<'_>) -> Result<Option<Memory>, InfraError> {
+            Ok(self.actual.borrow().clone())
+        }
+
+        async fn owned(&self, _stack: &Stack<'_>, actual: &Memory) -> Result<bool, InfraError> {
+            Ok(actual.ours)
+        }
+
+        async fn differences(
+            &self,
+            _stack: &Stack<'_>,
+            actual: &Memory,
+        ) -> Result<Vec<String>, InfraError> {
+            Ok(if actual.value == self.wanted {
+                Vec::new()
+            } else {
+                vec![format!("value {} → {}", actual.value, self.wanted)]
+            })
+        }
+
+        async fn create(&self, _stack: &mut Stack<'_>) -> Result<(), InfraError> {
+            self.writes.borrow_mut().push("create");
+            Ok(())
+        }
+
+        async fn update(&self, _stack: &mut Stack<'_>, _actual: Memory) -> Result<(), InfraError> {
+            self.writes.borrow_mut().push("update");
+            Ok(())
+        }
+
+        async fn still_needed(
+            &self,
+            _stack: &mut Stack<'_>,
+            _actual: &Memory,
+        ) -> Result<Option<String>, InfraError> {
+            Ok((self.users > 0).then(|| format!("used by {}", self.users)))
+        }
+
+        async fn delete(
+            &self,
+            _stack: &mut Stack<'_>,
+            _actual: Memory,
+        ) -> Result<Option<String>, InfraError> {
+            self.writes.borrow_mut().push("delete");
+            Ok(Some("deleted".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn plan_never_writes_apply_writes_only_what_differs_and_only_what_is_ours() {
+        // Never reached: the fake resource makes no AWS call.
+        let aws = Aws::load(&AwsOptions {
+            profile: None,
+            region: "eu-west-1".into(),
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            credentials: Some(aws_credential_types::Credentials::new(
+                "test", "test", None, None, "test",
+            )),
+        })
+        .await;
+        let names = Names::new(&Scope {
+            account: "123456789012",
+            region: "eu-west-1",
+            repository: None,
+            project: "site",
+        });
+        let settings = crate::settings::resolve(&crate::settings::Inputs::default())
+            .expect("built-in defaults resolve")
+            .settings();
+        let mut stack = Stack::new(&aws, &names, &settings, "123456789012");
+        let stack = &mut stack;
+
+        let missing = Fake::default();
+        let change = converge(stack, Mode::Plan, &missing).await.unwrap();
+        assert_eq!(
+            (change.action, change.reason.as_str()),
+            (Action::Create, "does not exist")
+        );
+        assert!(missing.writes.borrow().is_empty(), "a plan writes nothing");
+        converge(stack, Mode::Apply, &missing).await.unwrap();
+        assert_eq!(*missing.writes.borrow(), ["create"]);
+
+        let same = Fake::existing(true, 1, 1);
+        let change = converge(stack, Mode::Apply, &same).await.unwrap();
+        assert_eq!(
+            (change.action, change.reason.as_str()),
+            (Action::None, "up to date")
+        );
+        assert!(same.writes.borrow().is_empty(), "nothing changed, no write");
+
+        let changed = Fake::existing(true, 1, 2);
+        let change = converge(stack, Mode::Plan, &changed).await.unwrap();
+        assert_eq!(
+            (change.action, change.reason.as_str()),
+            (Action::Update, "value 1 → 2")
+        );
+        assert!(changed.writes.borrow().is_empty());
+        converge(stack, Mode::Apply, &changed).await.unwrap();
+        assert_eq!(*changed.writes.borrow(), ["update"]);
+
+        let foreign = Fake::existing(false, 1, 2);
+        let err = converge(stack, Mode::Apply, &foreign).await.unwrap_err();
+        assert!(matches!(
+            err,
+            InfraError::NotOwned {
+                kind: "fake",
+                proof: "test marker",
+                ..
+            }
+        ));
+        let change = destroy(stack, Mode::Apply, &foreign).await.unwrap();
+        assert!(change.is_left_alone() && change.reason.starts_with("not this project's"));
+        assert!(foreign.writes.borrow().is_empty(), "never touched");
+
+        let shared = Fake {
+            users: 2,
+            ..Fake::existing(true, 1, 1)
+        };
+        let change = destroy(stack, Mode::Apply, &shared).await.unwrap();
+        assert!(change.is_left_alone() && change.reason.starts_with("used by 2"));
+        assert!(shared.writes.borrow().is_empty());
+
+        let ours = Fake::existing(true, 1, 1);
+        let change = destroy(stack, Mode::Plan, &ours).await.unwrap();
+        assert_eq!(
+            (change.action, change.reason.as_str()),
+            (Action::Delete, "owned by this project")
+        );
+        assert!(ours.writes.borrow().is_empty());
+        let change = destroy(stack, Mode::Apply, &ours).await.unwrap();
+        assert_eq!(
+            (change.action, change.reason.as_str()),
+            (Action::Delete, "deleted")
+        );
+        assert_eq!(*ours.writes.borrow(), ["delete"]);
+
+        let change = destroy(stack, Mode::Apply, &Fake::default()).await.unwrap();
+        assert_eq!(
+            (change.action, change.reason.as_str()),
+            (Action::None, "already gone")
+        );
+    }
+}

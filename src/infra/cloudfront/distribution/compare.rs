@@ -67,8 +67,10 @@ fn managed_behavior(
     }
 }
 
-fn default_behavior(c: &DistributionConfig) -> Option<ManagedBehavior> {
-    c.default_cache_behavior().map(|b| {
+/// `DefaultCacheBehavior` and `CacheBehavior` are distinct SDK types with the same getters.
+macro_rules! managed {
+    ($b:expr) => {{
+        let b = $b;
         managed_behavior(
             b.target_origin_id(),
             b.viewer_protocol_policy(),
@@ -78,7 +80,11 @@ fn default_behavior(c: &DistributionConfig) -> Option<ManagedBehavior> {
             b.response_headers_policy_id(),
             b.function_associations(),
         )
-    })
+    }};
+}
+
+fn default_behavior(c: &DistributionConfig) -> Option<ManagedBehavior> {
+    c.default_cache_behavior().map(|b| managed!(b))
 }
 
 fn error_page_behavior(c: &DistributionConfig) -> Option<ManagedBehavior> {
@@ -88,17 +94,7 @@ fn error_page_behavior(c: &DistributionConfig) -> Option<ManagedBehavior> {
         .unwrap_or_default()
         .iter()
         .find(|b| b.path_pattern() == path)
-        .map(|b| {
-            managed_behavior(
-                b.target_origin_id(),
-                b.viewer_protocol_policy(),
-                b.compress(),
-                b.allowed_methods(),
-                b.cache_policy_id(),
-                b.response_headers_policy_id(),
-                b.function_associations(),
-            )
-        })
+        .map(|b| managed!(b))
 }
 
 /// The certificate as it matters: CloudFront fills in `MinimumProtocolVersion`,
