@@ -9,7 +9,9 @@
 //! A value implementing [`Resource`] is the desired state (name, wanted configuration, what it
 //! refers to); build it from the [`Stack`] right before the step.
 
-use super::{Action, Change, InfraError, Mode, Stack};
+use aws_smithy_runtime_api::client::result::SdkError;
+
+use super::{Action, Change, InfraError, Mode, Stack, aws_err};
 
 /// One AWS resource this tool owns. Only `NOUN`, `PROOF`, `Actual`, `kind`, `name`, `read`
 /// and `owned` are required; the rest default to "nothing to compare, nothing to keep".
@@ -169,6 +171,20 @@ pub(crate) async fn destroy<R: Resource>(
         reason = done;
     }
     Ok(Change::new(r.kind(), &name, Action::Delete, reason))
+}
+
+/// A read's result with the service's "no such resource" error (`missing`) as `None`, for
+/// [`Resource::read`]; any other error fails `action`.
+pub(crate) fn unless_missing<T, E: std::error::Error + 'static, R: std::fmt::Debug>(
+    result: Result<T, SdkError<E, R>>,
+    missing: impl FnOnce(&E) -> bool,
+    action: impl FnOnce() -> String,
+) -> Result<Option<T>, InfraError> {
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if e.as_service_error().is_some_and(missing) => Ok(None),
+        Err(e) => Err(aws_err(action(), &e)),
+    }
 }
 
 #[cfg(test)]

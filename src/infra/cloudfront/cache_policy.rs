@@ -12,7 +12,7 @@ use aws_sdk_cloudfront::types::{
 use super::shared_policy::{
     Created, PolicyApi, SHARED_MARKER, SharedPolicy, build_err, content_hash,
 };
-use crate::infra::resource;
+use crate::infra::resource::{self, unless_missing};
 use crate::infra::{Change, Ids, InfraError, Mode, Stack, aws_err};
 
 pub const EDGE_TTL: i64 = 31_536_000;
@@ -153,19 +153,17 @@ impl PolicyApi for CachePolicy {
         stack: &Stack<'_>,
         id: &str,
     ) -> Result<Option<(String, CachePolicyConfig)>, InfraError> {
-        match stack.cf.get_cache_policy().id(id).send().await {
-            Ok(got) => Ok(got
-                .cache_policy()
+        let got = stack.cf.get_cache_policy().id(id).send().await;
+        let got = unless_missing(
+            got,
+            |e| e.is_no_such_cache_policy(),
+            || format!("read cache policy {id}"),
+        )?;
+        Ok(got.and_then(|got| {
+            got.cache_policy()
                 .and_then(|p| p.cache_policy_config())
-                .map(|c| (got.e_tag().unwrap_or_default().to_string(), c.clone()))),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_cache_policy()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(aws_err(format!("read cache policy {id}"), &e)),
-        }
+                .map(|c| (got.e_tag().unwrap_or_default().to_string(), c.clone()))
+        }))
     }
 
     async fn create(stack: &Stack<'_>, config: CachePolicyConfig) -> Result<Created, InfraError> {

@@ -8,7 +8,7 @@ use aws_sdk_cloudfront::types::{
     KeyValueStoreAssociations,
 };
 
-use crate::infra::resource::{self, Resource};
+use crate::infra::resource::{self, Resource, unless_missing};
 use crate::infra::{Change, InfraError, Mode, Stack, aws_err};
 
 const FUNCTION: &str = "function";
@@ -64,22 +64,20 @@ struct Actual {
 }
 
 async fn read(stack: &Stack<'_>, name: &str) -> Result<Option<Actual>, InfraError> {
-    let dev = match stack
+    let dev = stack
         .cf
         .describe_function()
         .name(name)
         .stage(FunctionStage::Development)
         .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_function_exists()) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(aws_err(format!("describe function {name}"), &e)),
+        .await;
+    let Some(dev) = unless_missing(
+        dev,
+        |e| e.is_no_such_function_exists(),
+        || format!("describe function {name}"),
+    )?
+    else {
+        return Ok(None);
     };
     let summary = dev.function_summary();
     let arn = summary
@@ -87,20 +85,17 @@ async fn read(stack: &Stack<'_>, name: &str) -> Result<Option<Actual>, InfraErro
         .map(|m| m.function_arn().to_string())
         .unwrap_or_default();
     let code = |stage: FunctionStage| async move {
-        match stack.cf.get_function().name(name).stage(stage).send().await {
-            Ok(out) => Ok(Some(
-                out.function_code()
-                    .map(|b| b.as_ref().to_vec())
-                    .unwrap_or_default(),
-            )),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_function_exists()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(aws_err(format!("read the code of function {name}"), &e)),
-        }
+        let got = stack.cf.get_function().name(name).stage(stage).send().await;
+        let got = unless_missing(
+            got,
+            |e| e.is_no_such_function_exists(),
+            || format!("read the code of function {name}"),
+        )?;
+        Ok::<_, InfraError>(got.map(|out| {
+            out.function_code()
+                .map(|b| b.as_ref().to_vec())
+                .unwrap_or_default()
+        }))
     };
     let dev_code = code(FunctionStage::Development).await?.unwrap_or_default();
     let live = match code(FunctionStage::Live).await? {

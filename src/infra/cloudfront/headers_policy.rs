@@ -14,7 +14,7 @@ use super::shared_policy::{
     Created, PolicyApi, SHARED_MARKER, SharedPolicy, build_err, content_hash, is_shared,
 };
 use crate::edge::headers::{HSTS_MAX_AGE, SecurityHeaders};
-use crate::infra::resource;
+use crate::infra::resource::{self, unless_missing};
 use crate::infra::{Action, Change, Ids, InfraError, Mode, Stack, aws_err};
 
 const HEADERS: &str = "headers-policy";
@@ -238,19 +238,17 @@ impl PolicyApi for HeadersPolicy {
         stack: &Stack<'_>,
         id: &str,
     ) -> Result<Option<(String, ResponseHeadersPolicyConfig)>, InfraError> {
-        match stack.cf.get_response_headers_policy().id(id).send().await {
-            Ok(got) => Ok(got
-                .response_headers_policy()
+        let got = stack.cf.get_response_headers_policy().id(id).send().await;
+        let got = unless_missing(
+            got,
+            |e| e.is_no_such_response_headers_policy(),
+            || format!("read response headers policy {id}"),
+        )?;
+        Ok(got.and_then(|got| {
+            got.response_headers_policy()
                 .and_then(|p| p.response_headers_policy_config())
-                .map(|c| (got.e_tag().unwrap_or_default().to_string(), c.clone()))),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_response_headers_policy()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(aws_err(format!("read response headers policy {id}"), &e)),
-        }
+                .map(|c| (got.e_tag().unwrap_or_default().to_string(), c.clone()))
+        }))
     }
 
     async fn create(

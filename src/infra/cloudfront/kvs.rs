@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::infra::resource::{self, Resource};
+use crate::infra::resource::{self, Resource, unless_missing};
 use crate::infra::{Change, InfraError, Mode, Stack, aws_err};
 
 const KVS: &str = "key-value-store";
@@ -16,21 +16,20 @@ pub(crate) struct Store {
 }
 
 async fn describe(stack: &Stack<'_>, name: &str) -> Result<Option<Store>, InfraError> {
-    match stack.cf.describe_key_value_store().name(name).send().await {
-        Ok(out) => Ok(out.key_value_store().map(|k| Store {
+    let out = stack.cf.describe_key_value_store().name(name).send().await;
+    let out = unless_missing(
+        out,
+        |e| e.is_entity_not_found(),
+        || format!("look up KeyValueStore {name}"),
+    )?;
+    Ok(out.and_then(|out| {
+        out.key_value_store().map(|k| Store {
             arn: k.arn().to_string(),
             etag: out.e_tag().unwrap_or_default().to_string(),
             comment: Some(k.comment().to_string()),
             status: k.status().map(str::to_string),
-        })),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_entity_not_found()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(aws_err(format!("look up KeyValueStore {name}"), &e)),
-    }
+        })
+    }))
 }
 
 /// A new store is PROVISIONING for a few seconds; writes before READY fail.

@@ -15,7 +15,7 @@ pub use compare::differences;
 pub use config::{CACHING_DISABLED_POLICY, ORIGIN_ID, error_page_path};
 use config::{Refs, build_err, desired_config};
 
-use crate::infra::resource::{self, Resource};
+use crate::infra::resource::{self, Resource, unless_missing};
 use crate::infra::{Action, Change, InfraError, Mode, Stack, WaitOptions, aws_err};
 
 const DISTRIBUTION: &str = "distribution";
@@ -30,15 +30,14 @@ struct Found {
 }
 
 async fn get(stack: &Stack<'_>, id: &str) -> Result<Option<Found>, InfraError> {
-    let out = match stack.cf.get_distribution().id(id).send().await {
-        Ok(out) => out,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_distribution()) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(aws_err(format!("read distribution {id}"), &e)),
+    let out = stack.cf.get_distribution().id(id).send().await;
+    let out = unless_missing(
+        out,
+        |e| e.is_no_such_distribution(),
+        || format!("read distribution {id}"),
+    )?;
+    let Some(out) = out else {
+        return Ok(None);
     };
     let Some(d) = out.distribution() else {
         return Ok(None);
