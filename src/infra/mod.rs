@@ -7,16 +7,17 @@
 //! service has them, an ownership marker in the comment where it does not).
 
 pub mod bucket;
-pub mod distribution;
+pub mod cloudfront;
 pub mod domain;
 pub mod github;
 pub mod pipeline;
 pub mod pipeline_run;
 pub mod pipeline_status;
 pub mod pipeline_upload;
-pub mod policies;
+pub mod placeholder;
+pub mod resource;
+mod retry;
 pub mod role;
-pub mod router;
 pub mod state;
 
 use std::time::Duration;
@@ -27,6 +28,7 @@ use crate::aws::Aws;
 use crate::names::Names;
 use crate::settings::Settings;
 
+pub(crate) use retry::{retry_while_in_use, retry_while_role_propagates};
 pub use state::Ids;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,73 +72,6 @@ where
     R: std::fmt::Debug,
 {
     InfraError::Aws(crate::aws::AwsError::from_sdk(action.into(), err))
-}
-
-/// Calls `call` again while `propagating` says a role created seconds ago is not usable yet
-/// (IAM is eventually consistent): up to 6 retries, 2 s doubling to 10 s.
-pub(crate) async fn retry_while_role_propagates<T, E, R, F, Fut>(
-    action: &str,
-    mut call: F,
-    propagating: impl Fn(&aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool,
-) -> Result<T, InfraError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<
-            Output = Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
-        >,
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let mut delay = Duration::from_secs(2);
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Ok(out) => return Ok(out),
-            Err(e) if attempt < 6 && propagating(&e) => {
-                attempt += 1;
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            Err(e) => return Err(aws_err(action, &e)),
-        }
-    }
-}
-
-/// Calls `call` again while `in_use` says AWS still holds the resource for a distribution
-/// deleted moments ago: ACM, CloudFront functions, policies and origin access controls stay
-/// "in use" for minutes after the distribution is gone (terraform-provider-aws retries ACM
-/// deletes for up to 10 minutes). Bounded by `stack.options.timeout`; says what it waits on.
-pub(crate) async fn retry_while_in_use<T, E, R, F, Fut>(
-    stack: &Stack<'_>,
-    what: &str,
-    mut call: F,
-    in_use: impl Fn(&aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool,
-) -> Result<T, InfraError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<
-            Output = Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
-        >,
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let started = std::time::Instant::now();
-    let mut delay = Duration::from_secs(1);
-    loop {
-        match call().await {
-            Ok(out) => return Ok(out),
-            Err(e) if in_use(&e) && started.elapsed() < stack.options.timeout => {
-                stack.wait_line(&format!(
-                    "{what} is still in use by the deleted distribution; AWS releases it within minutes ({}s)",
-                    started.elapsed().as_secs()
-                ));
-                let left = stack.options.timeout.saturating_sub(started.elapsed());
-                tokio::time::sleep(delay.min(left)).await;
-                delay = (delay * 2).min(Duration::from_secs(30));
-            }
-            Err(e) => return Err(aws_err(format!("delete {what}"), &e)),
-        }
-    }
 }
 
 /// The HTTP status of a failed call, when the service answered at all.
@@ -224,6 +159,14 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Adds a step's change, and reports it when it was applied.
+    fn record(&mut self, mode: Mode, progress: Progress<'_>, change: Change) {
+        if mode == Mode::Apply {
+            progress(&change);
+        }
+        self.changes.push(change);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.changes.iter().all(|c| c.action == Action::None)
     }
@@ -379,33 +322,26 @@ impl<'a> Stack<'a> {
         self.load_domains()?;
         let mut plan = Plan::default();
         macro_rules! step {
-            ($f:expr) => {{
-                let change = $f.await?;
-                if mode == Mode::Apply {
-                    progress(&change);
-                }
-                plan.changes.push(change);
-            }};
+            ($f:expr) => {
+                plan.record(mode, progress, $f.await?)
+            };
         }
         step!(bucket::converge(self, mode));
         if self.bucket_exists {
             self.ids.merge_recorded(state::read(self).await?);
         }
-        step!(distribution::converge_oac(self, mode));
-        step!(policies::converge_cache(self, mode));
-        step!(policies::converge_headers(self, mode));
-        step!(router::converge_kvs(self, mode));
-        step!(router::converge_placeholder(self, mode));
-        step!(router::converge_function(self, mode));
+        step!(cloudfront::oac::converge(self, mode));
+        step!(cloudfront::cache_policy::converge(self, mode));
+        step!(cloudfront::headers_policy::converge(self, mode));
+        step!(cloudfront::kvs::converge(self, mode));
+        step!(placeholder::converge(self, mode));
+        step!(cloudfront::function::converge(self, mode));
         if self.domains.is_some() {
             step!(domain::converge_certificate(self, mode));
         }
-        step!(distribution::converge(self, mode));
-        if let Some(change) = policies::converge_retired(self, mode).await? {
-            if mode == Mode::Apply {
-                progress(&change);
-            }
-            plan.changes.push(change);
+        step!(cloudfront::distribution::converge(self, mode));
+        if let Some(change) = cloudfront::headers_policy::converge_retired(self, mode).await? {
+            plan.record(mode, progress, change);
         }
         step!(bucket::converge_policy(self, mode));
         if self.domains.is_some() {
@@ -451,13 +387,9 @@ impl<'a> Stack<'a> {
             self.ids.merge_recorded(state::read(self).await?);
         }
         macro_rules! step {
-            ($f:expr) => {{
-                let change = $f.await?;
-                if mode == Mode::Apply {
-                    progress(&change);
-                }
-                plan.changes.push(change);
-            }};
+            ($f:expr) => {
+                plan.record(mode, progress, $f.await?)
+            };
         }
         // The pipeline first: nothing may publish into what is being removed. Its resources
         // are optional (only with a pipeline source), so absent ones are not listed.
@@ -465,10 +397,7 @@ impl<'a> Stack<'a> {
             ($f:expr) => {{
                 let change = $f.await?;
                 if change.action != Action::None || change.is_left_alone() {
-                    if mode == Mode::Apply {
-                        progress(&change);
-                    }
-                    plan.changes.push(change);
+                    plan.record(mode, progress, change);
                 }
             }};
         }
@@ -484,18 +413,18 @@ impl<'a> Stack<'a> {
         optional_step!(github::destroy_publish_role(self, mode));
         optional_step!(github::destroy_provider(self, mode));
         if self.domains.is_some() {
-            distribution::locate(self).await?;
+            cloudfront::distribution::locate(self).await?;
             step!(domain::destroy_dns(self, mode));
         }
-        step!(distribution::destroy(self, mode, wait));
+        step!(cloudfront::distribution::destroy(self, mode, wait));
         if self.domains.is_some() {
             step!(domain::destroy_certificate(self, mode));
         }
-        step!(router::destroy_function(self, mode));
-        step!(policies::destroy_headers(self, mode));
-        step!(policies::destroy_cache(self, mode));
-        step!(router::destroy_kvs(self, mode));
-        step!(distribution::destroy_oac(self, mode));
+        step!(cloudfront::function::destroy(self, mode));
+        step!(cloudfront::headers_policy::destroy(self, mode));
+        step!(cloudfront::cache_policy::destroy(self, mode));
+        step!(cloudfront::kvs::destroy(self, mode));
+        step!(cloudfront::oac::destroy(self, mode));
         step!(bucket::destroy(self, mode));
         Ok(plan)
     }
@@ -503,7 +432,7 @@ impl<'a> Stack<'a> {
     /// Waits until the distribution reports `Deployed`.
     pub async fn wait_deployed(&self, options: &WaitOptions) -> Result<(), InfraError> {
         match &self.ids.distribution_id {
-            Some(id) => distribution::wait_deployed(&self.cf, id, options).await,
+            Some(id) => cloudfront::distribution::wait_deployed(&self.cf, id, options).await,
             None => Ok(()),
         }
     }

@@ -6,7 +6,7 @@ use crate::support;
 use std::path::{Path, PathBuf};
 
 use aws_sdk_cloudfront::types::*;
-use cargo_cloudfront_host::infra::policies;
+use cargo_cloudfront_host::infra::cloudfront::{cache_policy, headers_policy};
 use cargo_cloudfront_host::names::{Names, Scope};
 use serde_json::Value;
 
@@ -124,7 +124,7 @@ impl Project {
             .items()
             .iter()
             .filter_map(|s| s.cache_policy())
-            .find(|p| p.cache_policy_config().unwrap().name() == policies::cache_policy_name())
+            .find(|p| p.cache_policy_config().unwrap().name() == cache_policy::cache_policy_name())
             .map(|p| (p.id().to_string(), p.cache_policy_config().unwrap().clone()))
     }
 
@@ -754,7 +754,7 @@ async fn resources_without_the_projects_marks_are_never_touched() {
         cross_origin_isolation: false,
         custom: vec![("X-Test".to_string(), marker.clone())],
     };
-    let name = policies::headers_policy_name(&headers);
+    let name = headers_policy::headers_policy_name(&headers);
     // Someone else's headers policy happens to carry that name.
     let foreign =
         p.cf.create_response_headers_policy()
@@ -1215,7 +1215,7 @@ async fn stacks_of_an_account_share_policies_and_the_last_delete_removes_them() 
     b.run(&["deploy", "--no-publish"]).success();
     assert_eq!(
         a.custom_cache_policies().await,
-        vec![policies::cache_policy_name()],
+        vec![cache_policy::cache_policy_name()],
         "one cache policy for the account, not one per stack"
     );
     assert_eq!(
