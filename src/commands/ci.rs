@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cli::{CiGithubArgs, GlobalArgs};
 use crate::github_workflow::{self as workflow, Existing, WorkflowSpec};
-use crate::infra::github::{GithubSpec, role_arn};
+use crate::infra::ci::{GithubSpec, role_arn};
 use crate::project::Project;
 use crate::ui::Ui;
 

@@ -77,7 +77,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> anyhow::Res
         Some(super::publish::site_dir(&project, args.dir.as_deref())?)
     };
     let spec = pipeline_spec(&project, ui)?;
-    let github = crate::infra::github::GithubSpec::of(&project.settings, &project.git)?;
+    let github = crate::infra::ci::GithubSpec::of(&project.settings, &project.git)?;
     let (aws, account, names) = super::connect(&project).await?;
     // Settled before anything changes: a missing password stops the deploy here.
     let password = password_to_store(&project, &aws, &names, ui).await?;

@@ -14,7 +14,7 @@ pub(crate) async fn print_plan(project: &Project, ui: &Ui) -> anyhow::Result<()>
     let (aws, account, names) = super::connect(project).await?;
     let mut stack = Stack::new(&aws, &names, &project.settings, &account);
     stack.pipeline = super::deploy::pipeline_spec(project, ui)?;
-    stack.github = crate::infra::github::GithubSpec::of(&project.settings, &project.git)?;
+    stack.github = crate::infra::ci::GithubSpec::of(&project.settings, &project.git)?;
     let plan = stack.converge(Mode::Plan, &|_| {}).await?;
     let mut text = plan.render();
     if plan.is_empty() {

@@ -82,7 +82,7 @@ struct ProjectView {
     resources: Vec<ResourceView>,
     ids: crate::infra::Ids,
     /// `ci.github`: the roles GitHub Actions assumes (publish, previews) and the provider.
-    github: Option<crate::infra::github::GithubIds>,
+    github: Option<crate::infra::ci::GithubIds>,
 }
 
 #[derive(Serialize)]
@@ -107,7 +107,7 @@ async fn show_project(project: &Project, ui: &Ui) -> anyhow::Result<()> {
     let names = project.names(&account);
     // The read-only half of `deploy`: every resource looked up, nothing changed.
     let mut stack = crate::infra::Stack::new(&aws, &names, &project.settings, &account);
-    stack.github = crate::infra::github::GithubSpec::of(&project.settings, &project.git)?;
+    stack.github = crate::infra::ci::GithubSpec::of(&project.settings, &project.git)?;
     let plan = stack.converge(crate::infra::Mode::Plan, &|_| {}).await?;
     let live = match &stack.ids.kvs_arn {
         Some(arn) => {

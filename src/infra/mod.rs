@@ -7,12 +7,12 @@
 //! service has them, an ownership marker in the comment where it does not).
 
 pub mod bucket;
+pub mod ci;
 pub mod distribution;
 pub mod domain;
-pub mod github;
+pub mod iam_role;
 pub mod pipeline;
 pub mod policies;
-pub mod role;
 pub mod router;
 pub mod state;
 
@@ -282,8 +282,8 @@ pub struct Stack<'a> {
     pub pipeline: Option<pipeline::PipelineSpec>,
     pub pipeline_ids: pipeline::PipelineIds,
     /// The repository and branch GitHub Actions publishes from; `None` unless `ci.github`.
-    pub github: Option<github::GithubSpec>,
-    pub github_ids: github::GithubIds,
+    pub github: Option<ci::GithubSpec>,
+    pub github_ids: ci::GithubIds,
     /// Whether the bucket exists (state can only be read or written then).
     bucket_exists: bool,
 }
@@ -330,7 +330,7 @@ impl<'a> Stack<'a> {
             pipeline: None,
             pipeline_ids: pipeline::PipelineIds::default(),
             github: None,
-            github_ids: github::GithubIds::default(),
+            github_ids: ci::GithubIds::default(),
             bucket_exists: false,
         }
     }
@@ -412,9 +412,9 @@ impl<'a> Stack<'a> {
             step!(domain::converge_dns(self, mode));
         }
         if self.github.is_some() {
-            step!(github::converge_provider(self, mode));
-            step!(github::converge_publish_role(self, mode));
-            step!(github::converge_preview_role(self, mode));
+            step!(ci::converge_provider(self, mode));
+            step!(ci::converge_publish_role(self, mode));
+            step!(ci::converge_preview_role(self, mode));
         }
         if self.pipeline.is_some() {
             step!(pipeline::converge_connection(self, mode));
@@ -480,9 +480,9 @@ impl<'a> Stack<'a> {
         optional_step!(pipeline::destroy_artifact_bucket(self, mode));
         optional_step!(pipeline::destroy_connection(self, mode));
         // GitHub Actions' roles before the provider they trust.
-        optional_step!(github::destroy_preview_role(self, mode));
-        optional_step!(github::destroy_publish_role(self, mode));
-        optional_step!(github::destroy_provider(self, mode));
+        optional_step!(ci::destroy_preview_role(self, mode));
+        optional_step!(ci::destroy_publish_role(self, mode));
+        optional_step!(ci::destroy_provider(self, mode));
         if self.domains.is_some() {
             distribution::locate(self).await?;
             step!(domain::destroy_dns(self, mode));

@@ -60,6 +60,22 @@ pub fn role_arn(account: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:role/{name}")
 }
 
+/// The project's tags in IAM's shape (roles and OIDC providers).
+pub(crate) fn iam_tags(stack: &Stack<'_>) -> Result<Vec<aws_sdk_iam::types::Tag>, InfraError> {
+    stack
+        .names
+        .tags()
+        .into_iter()
+        .map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| InfraError::Other(e.to_string()))
+        })
+        .collect()
+}
+
 struct Role {
     arn: String,
     trust: Option<Value>,
@@ -144,18 +160,7 @@ pub async fn converge_role(
     let iam = stack.aws.iam();
     let Some(actual) = read_role(stack, name).await? else {
         if mode == Mode::Apply {
-            let tags = stack
-                .names
-                .tags()
-                .into_iter()
-                .map(|(k, v)| {
-                    aws_sdk_iam::types::Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .build()
-                        .map_err(|e| InfraError::Other(e.to_string()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let tags = iam_tags(stack)?;
             iam.create_role()
                 .role_name(name)
                 .description(stack.marker())
@@ -263,4 +268,26 @@ pub async fn destroy_role(
             .map_err(|e| aws_err(format!("delete role {name}"), &e))?;
     }
     Ok(Change::removed(resource, &name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn url_encoded_policies_decode() {
+        let doc = json!({"Version": "2012-10-17", "Statement": [{"Sid": "a b"}]});
+        let encoded: String = percent_encoding::utf8_percent_encode(
+            &doc.to_string(),
+            percent_encoding::NON_ALPHANUMERIC,
+        )
+        .to_string();
+        assert_eq!(decode_policy(&encoded), Some(doc.clone()));
+        assert_eq!(decode_policy(&doc.to_string()), Some(doc));
+        // RFC 3986 (IAM's encoding): a literal `+` stays a plus, it is not a space.
+        let plus = json!({"Version": "2012-10-17", "Statement": [{"Sid": "a+b c"}]});
+        let encoded = plus.to_string().replace(' ', "%20").replace('"', "%22");
+        assert_eq!(decode_policy(&encoded), Some(plus));
+    }
 }
