@@ -10,6 +10,7 @@ use aws_sdk_s3::types::{
 };
 use serde_json::json;
 
+use super::resource::{self, Resource};
 use super::{Action, Change, InfraError, Mode, Stack, aws_err, http_status as status};
 
 const RESOURCE: &str = "bucket";
@@ -123,36 +124,6 @@ pub(crate) async fn differences(
         out.push("object ownership is not bucket-owner-enforced".to_string());
     }
     Ok(out)
-}
-
-pub async fn converge(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let bucket = stack.names.bucket();
-    if !exists(stack).await? {
-        if mode == Mode::Apply {
-            create(stack, &bucket).await?;
-            stack.bucket_exists = true;
-            secure(stack, &bucket).await?;
-        }
-        return Ok(Change::new(
-            RESOURCE,
-            &bucket,
-            Action::Create,
-            "does not exist",
-        ));
-    }
-    if !owned(stack).await? {
-        return Err(InfraError::NotOwned {
-            kind: "bucket",
-            name: bucket,
-            proof: "tags (cloudfront-host:project and cloudfront-host:stack)",
-        });
-    }
-    stack.bucket_exists = true;
-    let differences = differences(stack, &bucket).await?;
-    if mode == Mode::Apply && !differences.is_empty() {
-        secure(stack, &bucket).await?;
-    }
-    Ok(Change::from_differences(RESOURCE, &bucket, &differences))
 }
 
 pub(crate) async fn create(stack: &Stack<'_>, bucket: &str) -> Result<(), InfraError> {
@@ -292,6 +263,176 @@ pub fn policy_document(bucket: &str, distribution_arn: &str) -> serde_json::Valu
     })
 }
 
+/// The site bucket as a resource; ownership is its tags.
+struct SiteBucket {
+    name: String,
+}
+
+impl Resource for SiteBucket {
+    const NOUN: &'static str = "bucket";
+    const PROOF: &'static str = "tags (cloudfront-host:project and cloudfront-host:stack)";
+    const NOT_OURS: &'static str = "not tagged as this project's";
+    /// A bucket has nothing to read beyond its existence; the rest is read once it proved ours.
+    type Actual = ();
+
+    fn kind(&self) -> &'static str {
+        RESOURCE
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn read(&self, stack: &Stack<'_>) -> Result<Option<()>, InfraError> {
+        Ok(exists_named(stack, &self.name).await?.then_some(()))
+    }
+
+    async fn owned(&self, stack: &Stack<'_>, _actual: &()) -> Result<bool, InfraError> {
+        owned_named(stack, &self.name).await
+    }
+
+    fn adopt(&self, stack: &mut Stack<'_>, _actual: &()) {
+        stack.bucket_exists = true;
+    }
+
+    async fn differences(
+        &self,
+        stack: &Stack<'_>,
+        _actual: &(),
+    ) -> Result<Vec<String>, InfraError> {
+        differences(stack, &self.name).await
+    }
+
+    async fn create(&self, stack: &mut Stack<'_>) -> Result<(), InfraError> {
+        create(stack, &self.name).await?;
+        stack.bucket_exists = true;
+        secure(stack, &self.name).await
+    }
+
+    async fn update(&self, stack: &mut Stack<'_>, _actual: ()) -> Result<(), InfraError> {
+        secure(stack, &self.name).await
+    }
+
+    fn delete_reason(&self) -> String {
+        "every version of every object, then the bucket".to_string()
+    }
+
+    /// Empties the bucket (every object version and delete marker, 1,000 per request), then
+    /// deletes it.
+    async fn delete(
+        &self,
+        stack: &mut Stack<'_>,
+        _actual: (),
+    ) -> Result<Option<String>, InfraError> {
+        let bucket = &self.name;
+        let removed = empty(stack, bucket).await?;
+        stack
+            .s3
+            .delete_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("delete bucket {bucket}"), &e))?;
+        Ok(Some(format!(
+            "emptied ({removed} object versions) and deleted"
+        )))
+    }
+}
+
+pub async fn converge(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
+    let bucket = SiteBucket {
+        name: stack.names.bucket(),
+    };
+    resource::converge(stack, mode, &bucket).await
+}
+
+/// Deletes the bucket with everything in it; a bucket without the project's tags stays.
+pub async fn destroy(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
+    let bucket = SiteBucket {
+        name: stack.names.bucket(),
+    };
+    resource::destroy(stack, mode, &bucket).await
+}
+
+/// The bucket policy, part of the bucket this project proved to own in the step before.
+struct BucketPolicy {
+    bucket: String,
+    desired: serde_json::Value,
+}
+
+impl Resource for BucketPolicy {
+    const NOUN: &'static str = "bucket policy";
+    const PROOF: &'static str = "bucket tags";
+    type Actual = serde_json::Value;
+
+    fn kind(&self) -> &'static str {
+        POLICY
+    }
+
+    fn name(&self) -> &str {
+        &self.bucket
+    }
+
+    fn create_reason(&self) -> String {
+        "no bucket policy".to_string()
+    }
+
+    async fn read(&self, stack: &Stack<'_>) -> Result<Option<serde_json::Value>, InfraError> {
+        let bucket = &self.bucket;
+        if !stack.bucket_exists {
+            return Ok(None);
+        }
+        match stack.s3.get_bucket_policy().bucket(bucket).send().await {
+            Ok(o) => Ok(o
+                .policy()
+                .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())),
+            Err(e) if status(&e) == Some(404) => Ok(None),
+            Err(e) => Err(aws_err(format!("read the policy of bucket {bucket}"), &e)),
+        }
+    }
+
+    async fn owned(
+        &self,
+        _stack: &Stack<'_>,
+        _actual: &serde_json::Value,
+    ) -> Result<bool, InfraError> {
+        Ok(true)
+    }
+
+    async fn differences(
+        &self,
+        _stack: &Stack<'_>,
+        actual: &serde_json::Value,
+    ) -> Result<Vec<String>, InfraError> {
+        Ok(if *actual == self.desired {
+            Vec::new()
+        } else {
+            vec!["differs from TLS-only, read by this distribution only".to_string()]
+        })
+    }
+
+    async fn create(&self, stack: &mut Stack<'_>) -> Result<(), InfraError> {
+        let bucket = &self.bucket;
+        stack
+            .s3
+            .put_bucket_policy()
+            .bucket(bucket)
+            .policy(self.desired.to_string())
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("set the policy of bucket {bucket}"), &e))?;
+        Ok(())
+    }
+
+    async fn update(
+        &self,
+        stack: &mut Stack<'_>,
+        _actual: serde_json::Value,
+    ) -> Result<(), InfraError> {
+        self.create(stack).await
+    }
+}
+
 pub async fn converge_policy(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let bucket = stack.names.bucket();
     let Some(distribution_arn) = stack.ids.distribution_arn.clone() else {
@@ -302,77 +443,11 @@ pub async fn converge_policy(stack: &mut Stack<'_>, mode: Mode) -> Result<Change
             "grants the new distribution read access",
         ));
     };
-    let desired = policy_document(&bucket, &distribution_arn);
-    let actual = if stack.bucket_exists {
-        match stack.s3.get_bucket_policy().bucket(&bucket).send().await {
-            Ok(o) => o
-                .policy()
-                .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok()),
-            Err(e) if status(&e) == Some(404) => None,
-            Err(e) => return Err(aws_err(format!("read the policy of bucket {bucket}"), &e)),
-        }
-    } else {
-        None
+    let policy = BucketPolicy {
+        desired: policy_document(&bucket, &distribution_arn),
+        bucket,
     };
-    let change = match actual {
-        None => Change::new(POLICY, &bucket, Action::Create, "no bucket policy"),
-        Some(a) if a == desired => Change::none(POLICY, &bucket),
-        Some(_) => Change::new(
-            POLICY,
-            &bucket,
-            Action::Update,
-            "differs from TLS-only, read by this distribution only",
-        ),
-    };
-    if mode == Mode::Apply && change.action != Action::None {
-        stack
-            .s3
-            .put_bucket_policy()
-            .bucket(&bucket)
-            .policy(desired.to_string())
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("set the policy of bucket {bucket}"), &e))?;
-    }
-    Ok(change)
-}
-
-/// Empties the bucket (every object version and delete marker, 1,000 per request) and
-/// deletes it. A bucket without the project's tags is left alone.
-pub async fn destroy(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let bucket = stack.names.bucket();
-    if !exists(stack).await? {
-        return Ok(Change::gone(RESOURCE, &bucket));
-    }
-    if !owned(stack).await? {
-        return Ok(Change::left_alone(
-            RESOURCE,
-            &bucket,
-            "not tagged as this project's",
-        ));
-    }
-    if mode == Mode::Apply {
-        let removed = empty(stack, &bucket).await?;
-        stack
-            .s3
-            .delete_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("delete bucket {bucket}"), &e))?;
-        return Ok(Change::new(
-            RESOURCE,
-            &bucket,
-            Action::Delete,
-            format!("emptied ({removed} object versions) and deleted"),
-        ));
-    }
-    Ok(Change::new(
-        RESOURCE,
-        &bucket,
-        Action::Delete,
-        "every version of every object, then the bucket",
-    ))
+    resource::converge(stack, mode, &policy).await
 }
 
 pub(crate) async fn empty(stack: &Stack<'_>, bucket: &str) -> Result<usize, InfraError> {

@@ -13,6 +13,7 @@ use aws_sdk_cloudfront::types::{
     S3OriginConfig, SslSupportMethod, Tag, Tags, ViewerCertificate, ViewerProtocolPolicy,
 };
 
+use super::resource::{self, Resource};
 use super::{Action, Change, InfraError, Mode, Stack, WaitOptions, aws_err};
 
 const OAC: &str = "origin-access-control";
@@ -81,69 +82,98 @@ async fn find_oac(stack: &Stack<'_>, name: &str) -> Result<Option<AccessControl>
     }
 }
 
-pub async fn converge_oac(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let name = stack.names.origin_access_control();
-    let desired = oac_config(&name, &stack.marker())?;
-    let Some(actual) = find_oac(stack, &name).await? else {
-        if mode == Mode::Apply {
-            let out = stack
-                .cf
-                .create_origin_access_control()
-                .origin_access_control_config(desired)
-                .send()
-                .await
-                .map_err(|e| aws_err(format!("create origin access control {name}"), &e))?;
-            stack.ids.origin_access_control =
-                out.origin_access_control().map(|o| o.id().to_string());
+/// The origin access control: signs the distribution's requests to the bucket (SigV4,
+/// always). Ownership is the marker in its description.
+struct AccessControlResource {
+    name: String,
+    desired: OriginAccessControlConfig,
+}
+
+impl AccessControlResource {
+    fn new(stack: &Stack<'_>) -> Result<Self, InfraError> {
+        let name = stack.names.origin_access_control();
+        let desired = oac_config(&name, &stack.marker())?;
+        Ok(AccessControlResource { name, desired })
+    }
+}
+
+impl Resource for AccessControlResource {
+    const NOUN: &'static str = "origin access control";
+    const PROOF: &'static str = "description marker";
+    type Actual = AccessControl;
+
+    fn kind(&self) -> &'static str {
+        OAC
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn read(&self, stack: &Stack<'_>) -> Result<Option<AccessControl>, InfraError> {
+        find_oac(stack, &self.name).await
+    }
+
+    async fn owned(&self, stack: &Stack<'_>, actual: &AccessControl) -> Result<bool, InfraError> {
+        Ok(stack.owns_comment(actual.config.description()))
+    }
+
+    fn adopt(&self, stack: &mut Stack<'_>, actual: &AccessControl) {
+        stack.ids.origin_access_control = Some(actual.id.clone());
+    }
+
+    async fn differences(
+        &self,
+        _stack: &Stack<'_>,
+        actual: &AccessControl,
+    ) -> Result<Vec<String>, InfraError> {
+        let (desired, actual) = (&self.desired, &actual.config);
+        let mut differences = Vec::new();
+        if actual.signing_behavior() != desired.signing_behavior()
+            || actual.signing_protocol() != desired.signing_protocol()
+        {
+            differences.push("signing (SigV4, always)".to_string());
         }
-        return Ok(Change::new(OAC, &name, Action::Create, "does not exist"));
-    };
-    if !stack.owns_comment(actual.config.description()) {
-        return Err(InfraError::NotOwned {
-            kind: "origin access control",
-            name,
-            proof: "description marker",
-        });
+        if actual.origin_access_control_origin_type() != desired.origin_access_control_origin_type()
+        {
+            differences.push("origin type".to_string());
+        }
+        Ok(differences)
     }
-    let mut differences = Vec::new();
-    if actual.config.signing_behavior() != desired.signing_behavior()
-        || actual.config.signing_protocol() != desired.signing_protocol()
-    {
-        differences.push("signing (SigV4, always)".to_string());
+
+    async fn create(&self, stack: &mut Stack<'_>) -> Result<(), InfraError> {
+        let out = stack
+            .cf
+            .create_origin_access_control()
+            .origin_access_control_config(self.desired.clone())
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("create origin access control {}", self.name), &e))?;
+        stack.ids.origin_access_control = out.origin_access_control().map(|o| o.id().to_string());
+        Ok(())
     }
-    if actual.config.origin_access_control_origin_type()
-        != desired.origin_access_control_origin_type()
-    {
-        differences.push("origin type".to_string());
-    }
-    let change = Change::from_differences(OAC, &name, &differences);
-    if mode == Mode::Apply && change.action == Action::Update {
+
+    async fn update(&self, stack: &mut Stack<'_>, actual: AccessControl) -> Result<(), InfraError> {
         stack
             .cf
             .update_origin_access_control()
             .id(&actual.id)
             .if_match(&actual.etag)
-            .origin_access_control_config(desired)
+            .origin_access_control_config(self.desired.clone())
             .send()
             .await
-            .map_err(|e| aws_err(format!("update origin access control {name}"), &e))?;
+            .map_err(|e| aws_err(format!("update origin access control {}", self.name), &e))?;
+        Ok(())
     }
-    stack.ids.origin_access_control = Some(actual.id);
-    Ok(change)
-}
 
-pub async fn destroy_oac(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let name = stack.names.origin_access_control();
-    let Some(actual) = find_oac(stack, &name).await? else {
-        return Ok(Change::gone(OAC, &name));
-    };
-    if !stack.owns_comment(actual.config.description()) {
-        return Ok(Change::left_alone(OAC, &name, "not this project's"));
-    }
-    if mode == Mode::Apply {
+    async fn delete(
+        &self,
+        stack: &mut Stack<'_>,
+        actual: AccessControl,
+    ) -> Result<Option<String>, InfraError> {
         super::retry_while_in_use(
             stack,
-            &format!("origin access control {name}"),
+            &format!("origin access control {}", self.name),
             || {
                 stack
                     .cf
@@ -158,8 +188,18 @@ pub async fn destroy_oac(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, In
             },
         )
         .await?;
+        Ok(None)
     }
-    Ok(Change::removed(OAC, &name))
+}
+
+pub async fn converge_oac(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
+    let oac = AccessControlResource::new(stack)?;
+    resource::converge(stack, mode, &oac).await
+}
+
+pub async fn destroy_oac(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
+    let oac = AccessControlResource::new(stack)?;
+    resource::destroy(stack, mode, &oac).await
 }
 
 /// The IDs the distribution refers to; `None` where the resource is yet to be created.

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod iam_role;
 pub mod pipeline;
 pub mod policies;
+pub mod resource;
 pub mod router;
 pub mod state;
 
