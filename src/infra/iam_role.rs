@@ -1,9 +1,10 @@
 //! IAM roles this tool owns (the pipeline's two and the GitHub Actions ones): one trust
 //! policy and one inline policy each, tagged as the project's, compared as IAM reads them.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::{Action, Change, InfraError, Mode, Stack, aws_err};
+use super::resource::{self, Resource};
+use super::{Change, InfraError, Mode, Stack, aws_err};
 
 /// The name of every role's one inline policy.
 pub const POLICY_NAME: &str = "cloudfront-host";
@@ -60,6 +61,35 @@ pub fn role_arn(account: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:role/{name}")
 }
 
+/// The store the policies name: the one `deploy` found or created, else (a plan before the
+/// first deploy) its name-derived stand-in.
+pub(crate) fn policy_kvs_arn(stack: &Stack<'_>) -> String {
+    stack.ids.kvs_arn.clone().unwrap_or_else(|| {
+        format!(
+            "arn:aws:cloudfront::{}:key-value-store/{}",
+            stack.account,
+            stack.names.kvs()
+        )
+    })
+}
+
+/// What `publish` does to the live pointer, wherever it runs (CodeBuild, GitHub Actions).
+pub fn live_pointer_statement(kvs_arn: &str) -> Value {
+    json!({
+        "Sid": "LivePointer",
+        "Effect": "Allow",
+        "Action": [
+            "cloudfront-keyvaluestore:DeleteKey",
+            "cloudfront-keyvaluestore:DescribeKeyValueStore",
+            "cloudfront-keyvaluestore:GetKey",
+            "cloudfront-keyvaluestore:ListKeys",
+            "cloudfront-keyvaluestore:PutKey",
+            "cloudfront-keyvaluestore:UpdateKeys"
+        ],
+        "Resource": kvs_arn
+    })
+}
+
 /// The project's tags in IAM's shape (roles and OIDC providers).
 pub(crate) fn iam_tags(stack: &Stack<'_>) -> Result<Vec<aws_sdk_iam::types::Tag>, InfraError> {
     stack
@@ -76,140 +106,244 @@ pub(crate) fn iam_tags(stack: &Stack<'_>) -> Result<Vec<aws_sdk_iam::types::Tag>
         .collect()
 }
 
-struct Role {
+/// A role as wanted: its plan line, name, trust policy and one inline policy. The ARN of the
+/// role found or created is kept for the caller (`show` prints GitHub's).
+pub struct IamRole {
+    pub resource: &'static str,
+    pub name: String,
+    pub trust: Value,
+    pub policy: Value,
+    arn: std::sync::OnceLock<String>,
+}
+
+/// A role as IAM has it; the documents in canonical form.
+pub struct Role {
     arn: String,
     trust: Option<Value>,
     policy: Option<Value>,
     owned: bool,
 }
 
-async fn read_role(stack: &Stack<'_>, name: &str) -> Result<Option<Role>, InfraError> {
-    let iam = stack.aws.iam();
-    let role = match iam.get_role().role_name(name).send().await {
-        Ok(out) => out.role().cloned(),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            return Ok(None);
+impl IamRole {
+    pub fn new(resource: &'static str, name: String, trust: Value, policy: Value) -> Self {
+        IamRole {
+            resource,
+            name,
+            trust,
+            policy,
+            arn: std::sync::OnceLock::new(),
         }
-        Err(e) => return Err(aws_err(format!("look up role {name}"), &e)),
-    };
-    let Some(role) = role else { return Ok(None) };
-    let tags = iam
-        .list_role_tags()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(|e| aws_err(format!("read the tags of role {name}"), &e))?;
-    let owned = stack
-        .names
-        .owns(tags.tags().iter().map(|t| (t.key(), t.value())));
-    let policy = match iam
-        .get_role_policy()
-        .role_name(name)
-        .policy_name(POLICY_NAME)
-        .send()
-        .await
-    {
-        Ok(out) => decode_policy(out.policy_document()).map(|p| canonical_policy(&p)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            None
-        }
-        Err(e) => return Err(aws_err(format!("read the policy of role {name}"), &e)),
-    };
-    Ok(Some(Role {
-        arn: role.arn().to_string(),
-        trust: role
-            .assume_role_policy_document()
-            .and_then(decode_policy)
-            .map(|p| canonical_policy(&p)),
-        policy,
-        owned,
-    }))
+    }
+
+    /// A role only to be removed (the documents are not compared).
+    pub fn named(resource: &'static str, name: String) -> Self {
+        IamRole::new(resource, name, Value::Null, Value::Null)
+    }
+
+    fn trust_differs(&self, actual: &Role) -> bool {
+        actual.trust.as_ref() != Some(&canonical_policy(&self.trust))
+    }
+
+    fn policy_differs(&self, actual: &Role) -> bool {
+        actual.policy.as_ref() != Some(&canonical_policy(&self.policy))
+    }
+
+    async fn put_policy(&self, stack: &Stack<'_>) -> Result<(), InfraError> {
+        let role = &self.name;
+        stack
+            .aws
+            .iam()
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(POLICY_NAME)
+            .policy_document(self.policy.to_string())
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("set the policy of role {role}"), &e))?;
+        Ok(())
+    }
 }
 
-async fn put_policy(stack: &Stack<'_>, role: &str, policy: &Value) -> Result<(), InfraError> {
-    stack
-        .aws
-        .iam()
-        .put_role_policy()
-        .role_name(role)
-        .policy_name(POLICY_NAME)
-        .policy_document(policy.to_string())
-        .send()
-        .await
-        .map_err(|e| aws_err(format!("set the policy of role {role}"), &e))?;
-    Ok(())
-}
+impl Resource for IamRole {
+    const NOUN: &'static str = "IAM role";
+    const PROOF: &'static str = "tags (cloudfront-host:project and cloudfront-host:stack)";
+    const NOT_OURS: &'static str = "not tagged as this project's";
+    type Actual = Role;
 
-/// Creates the role, or brings its trust and inline policy back to `trust` and `policy`
-/// (compared canonically: IAM's URL-encoding, key order and one-element lists are not
-/// differences). Returns the change and the role's ARN.
-pub async fn converge_role(
-    stack: &mut Stack<'_>,
-    mode: Mode,
-    resource: &'static str,
-    name: &str,
-    trust: Value,
-    policy: Value,
-) -> Result<(Change, String), InfraError> {
-    let iam = stack.aws.iam();
-    let Some(actual) = read_role(stack, name).await? else {
-        if mode == Mode::Apply {
-            let tags = iam_tags(stack)?;
-            iam.create_role()
-                .role_name(name)
-                .description(stack.marker())
-                .assume_role_policy_document(trust.to_string())
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| aws_err(format!("create role {name}"), &e))?;
-            put_policy(stack, name, &policy).await?;
+    fn kind(&self) -> &'static str {
+        self.resource
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn read(&self, stack: &Stack<'_>) -> Result<Option<Role>, InfraError> {
+        let name = &self.name;
+        let iam = stack.aws.iam();
+        let role = match iam.get_role().role_name(name).send().await {
+            Ok(out) => out.role().cloned(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(aws_err(format!("look up role {name}"), &e)),
+        };
+        let Some(role) = role else { return Ok(None) };
+        let tags = iam
+            .list_role_tags()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("read the tags of role {name}"), &e))?;
+        let owned = stack
+            .names
+            .owns(tags.tags().iter().map(|t| (t.key(), t.value())));
+        let policy = match iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(POLICY_NAME)
+            .send()
+            .await
+        {
+            Ok(out) => decode_policy(out.policy_document()).map(|p| canonical_policy(&p)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                None
+            }
+            Err(e) => return Err(aws_err(format!("read the policy of role {name}"), &e)),
+        };
+        Ok(Some(Role {
+            arn: role.arn().to_string(),
+            trust: role
+                .assume_role_policy_document()
+                .and_then(decode_policy)
+                .map(|p| canonical_policy(&p)),
+            policy,
+            owned,
+        }))
+    }
+
+    async fn owned(&self, _: &Stack<'_>, actual: &Role) -> Result<bool, InfraError> {
+        Ok(actual.owned)
+    }
+
+    fn adopt(&self, _: &mut Stack<'_>, actual: &Role) {
+        let _ = self.arn.set(actual.arn.clone());
+    }
+
+    /// Compared canonically: IAM's URL-encoding, key order and one-element lists are not
+    /// differences.
+    async fn differences(&self, _: &Stack<'_>, actual: &Role) -> Result<Vec<String>, InfraError> {
+        let mut differences = Vec::new();
+        if self.trust_differs(actual) {
+            differences.push("trust policy".to_string());
         }
-        let change = Change::new(resource, name, Action::Create, "does not exist");
-        return Ok((change, role_arn(&stack.account, name)));
-    };
-    if !actual.owned {
-        return Err(InfraError::NotOwned {
-            kind: "IAM role",
-            name: name.to_string(),
-            proof: "tags (cloudfront-host:project and cloudfront-host:stack)",
-        });
+        if self.policy_differs(actual) {
+            differences.push(match &actual.policy {
+                None => "inline policy missing".to_string(),
+                Some(_) => "inline policy differs from least privilege".to_string(),
+            });
+        }
+        Ok(differences)
     }
-    let trust_differs = actual.trust.as_ref() != Some(&canonical_policy(&trust));
-    let policy_differs = actual.policy.as_ref() != Some(&canonical_policy(&policy));
-    let mut differences = Vec::new();
-    if trust_differs {
-        differences.push("trust policy".to_string());
+
+    async fn create(&self, stack: &mut Stack<'_>) -> Result<(), InfraError> {
+        let name = &self.name;
+        stack
+            .aws
+            .iam()
+            .create_role()
+            .role_name(name)
+            .description(stack.marker())
+            .assume_role_policy_document(self.trust.to_string())
+            .set_tags(Some(iam_tags(stack)?))
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("create role {name}"), &e))?;
+        self.put_policy(stack).await
     }
-    if policy_differs {
-        differences.push(match &actual.policy {
-            None => "inline policy missing".to_string(),
-            Some(_) => "inline policy differs from least privilege".to_string(),
-        });
-    }
-    if mode == Mode::Apply {
-        if trust_differs {
-            iam.update_assume_role_policy()
+
+    async fn update(&self, stack: &mut Stack<'_>, actual: Role) -> Result<(), InfraError> {
+        let name = &self.name;
+        if self.trust_differs(&actual) {
+            stack
+                .aws
+                .iam()
+                .update_assume_role_policy()
                 .role_name(name)
-                .policy_document(trust.to_string())
+                .policy_document(self.trust.to_string())
                 .send()
                 .await
                 .map_err(|e| aws_err(format!("update the trust policy of role {name}"), &e))?;
         }
-        if policy_differs {
-            put_policy(stack, name, &policy).await?;
+        if self.policy_differs(&actual) {
+            self.put_policy(stack).await?;
         }
+        Ok(())
     }
-    Ok((
-        Change::from_differences(resource, name, &differences),
-        actual.arn,
-    ))
+
+    /// With its inline and any attached managed policies (IAM refuses to delete a role that
+    /// still has them).
+    async fn delete(&self, stack: &mut Stack<'_>, _: Role) -> Result<Option<String>, InfraError> {
+        let name = &self.name;
+        let iam = stack.aws.iam();
+        let inline = iam
+            .list_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("list the policies of role {name}"), &e))?;
+        for policy in inline.policy_names() {
+            iam.delete_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+                .map_err(|e| aws_err(format!("delete policy {policy} of role {name}"), &e))?;
+        }
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("list the managed policies of role {name}"), &e))?;
+        for p in attached.attached_policies() {
+            if let Some(arn) = p.policy_arn() {
+                iam.detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| aws_err(format!("detach {arn} from role {name}"), &e))?;
+            }
+        }
+        iam.delete_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("delete role {name}"), &e))?;
+        Ok(None)
+    }
+}
+
+/// Creates the role, or brings its trust and inline policy back to the wanted ones. Returns
+/// the change and the role's ARN (the one IAM gives a new role, for a plan).
+pub async fn converge_role(
+    stack: &mut Stack<'_>,
+    mode: Mode,
+    role: IamRole,
+) -> Result<(Change, String), InfraError> {
+    let change = resource::converge(stack, mode, &role).await?;
+    let arn = match role.arn.get() {
+        Some(found) => found.clone(),
+        None => role_arn(&stack.account, &role.name),
+    };
+    Ok((change, arn))
 }
 
 /// Removes a role this project owns, with its inline and any attached managed policies.
@@ -219,61 +353,12 @@ pub async fn destroy_role(
     resource: &'static str,
     name: String,
 ) -> Result<Change, InfraError> {
-    let Some(actual) = read_role(stack, &name).await? else {
-        return Ok(Change::gone(resource, &name));
-    };
-    if !actual.owned {
-        return Ok(Change::left_alone(
-            resource,
-            &name,
-            "not tagged as this project's",
-        ));
-    }
-    if mode == Mode::Apply {
-        let iam = stack.aws.iam();
-        let inline = iam
-            .list_role_policies()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("list the policies of role {name}"), &e))?;
-        for policy in inline.policy_names() {
-            iam.delete_role_policy()
-                .role_name(&name)
-                .policy_name(policy)
-                .send()
-                .await
-                .map_err(|e| aws_err(format!("delete policy {policy} of role {name}"), &e))?;
-        }
-        let attached = iam
-            .list_attached_role_policies()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("list the managed policies of role {name}"), &e))?;
-        for p in attached.attached_policies() {
-            if let Some(arn) = p.policy_arn() {
-                iam.detach_role_policy()
-                    .role_name(&name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .map_err(|e| aws_err(format!("detach {arn} from role {name}"), &e))?;
-            }
-        }
-        iam.delete_role()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("delete role {name}"), &e))?;
-    }
-    Ok(Change::removed(resource, &name))
+    resource::destroy(stack, mode, &IamRole::named(resource, name)).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn url_encoded_policies_decode() {

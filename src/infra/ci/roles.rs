@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 use super::oidc::provider_arn;
 use super::{AUDIENCE, PROVIDER_HOST, spec};
-use crate::infra::iam_role::{converge_role, destroy_role};
+use crate::infra::iam_role::{
+    IamRole, converge_role, destroy_role, live_pointer_statement, policy_kvs_arn,
+};
 use crate::infra::{Change, InfraError, Mode, Stack};
 
 const PUBLISH_ROLE: &str = "github-role";
@@ -68,19 +70,7 @@ pub fn permissions_policy(bucket: &str, kvs_arn: &str, delete_objects: bool) -> 
                 "Action": "cloudfront:DescribeKeyValueStore",
                 "Resource": kvs_arn
             },
-            {
-                "Sid": "LivePointer",
-                "Effect": "Allow",
-                "Action": [
-                    "cloudfront-keyvaluestore:DeleteKey",
-                    "cloudfront-keyvaluestore:DescribeKeyValueStore",
-                    "cloudfront-keyvaluestore:GetKey",
-                    "cloudfront-keyvaluestore:ListKeys",
-                    "cloudfront-keyvaluestore:PutKey",
-                    "cloudfront-keyvaluestore:UpdateKeys"
-                ],
-                "Resource": kvs_arn
-            }
+            live_pointer_statement(kvs_arn)
         ]
     });
     if !delete_objects && let Some(statements) = policy["Statement"].as_array_mut() {
@@ -97,27 +87,16 @@ pub fn permissions_policy(bucket: &str, kvs_arn: &str, delete_objects: bool) -> 
     policy
 }
 
-/// The store the policies name: the one `deploy` found or created, else (a plan before the
-/// first deploy) its name-derived stand-in.
-fn kvs_arn(stack: &Stack<'_>) -> String {
-    stack.ids.kvs_arn.clone().unwrap_or_else(|| {
-        format!(
-            "arn:aws:cloudfront::{}:key-value-store/{}",
-            stack.account,
-            stack.names.kvs()
-        )
-    })
-}
-
 pub async fn converge_publish_role(
     stack: &mut Stack<'_>,
     mode: Mode,
 ) -> Result<Change, InfraError> {
     let subject = spec(stack)?.branch_subject();
     let trust = trust_policy(&provider_arn(&stack.account), &subject);
-    let policy = permissions_policy(&stack.names.bucket(), &kvs_arn(stack), true);
+    let policy = permissions_policy(&stack.names.bucket(), &policy_kvs_arn(stack), true);
     let name = stack.names.github_role();
-    let (change, arn) = converge_role(stack, mode, PUBLISH_ROLE, &name, trust, policy).await?;
+    let role = IamRole::new(PUBLISH_ROLE, name, trust, policy);
+    let (change, arn) = converge_role(stack, mode, role).await?;
     stack.github_ids.role_arn = Some(arn);
     Ok(change)
 }
@@ -132,9 +111,10 @@ pub async fn converge_preview_role(
     }
     let subject = spec(stack)?.pull_request_subject();
     let trust = trust_policy(&provider_arn(&stack.account), &subject);
-    let policy = permissions_policy(&stack.names.bucket(), &kvs_arn(stack), false);
+    let policy = permissions_policy(&stack.names.bucket(), &policy_kvs_arn(stack), false);
     let name = stack.names.github_preview_role();
-    let (change, arn) = converge_role(stack, mode, PREVIEW_ROLE, &name, trust, policy).await?;
+    let role = IamRole::new(PREVIEW_ROLE, name, trust, policy);
+    let (change, arn) = converge_role(stack, mode, role).await?;
     stack.github_ids.preview_role_arn = Some(arn);
     Ok(change)
 }

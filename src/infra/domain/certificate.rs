@@ -9,6 +9,7 @@ use aws_sdk_route53::types::ChangeAction;
 
 use super::dns::{Zones, change, cname};
 use super::{Domains, no_custom_domain};
+use crate::infra::resource::{self, Resource};
 use crate::infra::{Action, Change, InfraError, Mode, Stack, aws_err};
 
 const CERTIFICATE: &str = "certificate";
@@ -362,24 +363,48 @@ async fn wait_issued(stack: &Stack<'_>, arn: &str) -> Result<(), InfraError> {
     }
 }
 
-/// Deletes this project's certificate (after the distribution is gone) and its validation
-/// records; a certificate without the project's tags stays.
-pub async fn destroy_certificate(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let Some(domains) = stack.domains.clone() else {
-        return Ok(no_custom_domain(CERTIFICATE));
-    };
-    let Some(found) = find_certificate(stack, &domains.names).await? else {
-        return Ok(Change::gone(CERTIFICATE, domains.main()));
-    };
-    if !found.ours {
-        return Ok(Change::left_alone(
-            CERTIFICATE,
-            &found.arn,
-            "not requested by this project",
-        ));
+/// This project's certificate for the names, as `delete` sees it.
+struct OwnCertificate {
+    domains: Domains,
+}
+
+impl Resource for OwnCertificate {
+    const NOUN: &'static str = "certificate";
+    const PROOF: &'static str = "tags (cloudfront-host:project and cloudfront-host:stack)";
+    const NOT_OURS: &'static str = "not requested by this project";
+    type Actual = Found;
+
+    fn kind(&self) -> &'static str {
+        CERTIFICATE
     }
-    if mode == Mode::Apply {
-        let zones = Zones::load(stack, &domains).await?;
+
+    fn name(&self) -> &str {
+        self.domains.main()
+    }
+
+    fn label(&self, found: &Found) -> String {
+        found.arn.clone()
+    }
+
+    async fn read(&self, stack: &Stack<'_>) -> Result<Option<Found>, InfraError> {
+        find_certificate(stack, &self.domains.names).await
+    }
+
+    async fn owned(&self, _: &Stack<'_>, found: &Found) -> Result<bool, InfraError> {
+        Ok(found.ours)
+    }
+
+    fn delete_reason(&self) -> String {
+        "requested by this project".to_string()
+    }
+
+    /// With its validation records; waits out ACM's "in use" while CloudFront lets go of it.
+    async fn delete(
+        &self,
+        stack: &mut Stack<'_>,
+        found: Found,
+    ) -> Result<Option<String>, InfraError> {
+        let zones = Zones::load(stack, &self.domains).await?;
         for (name, value) in validation_records(&found.detail) {
             if let Some(zone) = zones.of(&name) {
                 // Gone already is fine: someone may have cleaned up by hand.
@@ -402,13 +427,17 @@ pub async fn destroy_certificate(stack: &mut Stack<'_>, mode: Mode) -> Result<Ch
             },
         )
         .await?;
+        Ok(None)
     }
-    Ok(Change::new(
-        CERTIFICATE,
-        &found.arn,
-        Action::Delete,
-        "requested by this project",
-    ))
+}
+
+/// Deletes this project's certificate (after the distribution is gone) and its validation
+/// records; a certificate without the project's tags stays.
+pub async fn destroy_certificate(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
+    let Some(domains) = stack.domains.clone() else {
+        return Ok(no_custom_domain(CERTIFICATE));
+    };
+    resource::destroy(stack, mode, &OwnCertificate { domains }).await
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 
-use crate::infra::{Action, Change, InfraError, Mode, Stack, aws_err, bucket};
+use crate::infra::resource::{self, Resource};
+use crate::infra::{Change, InfraError, Mode, Stack, aws_err, bucket};
 
 const ARTIFACTS: &str = "artifact-bucket";
 
@@ -33,74 +34,84 @@ async fn enable_versioning(stack: &Stack<'_>, bucket: &str) -> Result<(), InfraE
     Ok(())
 }
 
+/// The artifact bucket as wanted: secured like the site bucket, and versioned (the S3 source
+/// pins each run to one object version).
+struct ArtifactBucket(String);
+
+impl Resource for ArtifactBucket {
+    const NOUN: &'static str = "bucket";
+    const PROOF: &'static str = "tags (cloudfront-host:project and cloudfront-host:stack)";
+    const NOT_OURS: &'static str = "not tagged as this project's";
+    type Actual = ();
+
+    fn kind(&self) -> &'static str {
+        ARTIFACTS
+    }
+
+    fn name(&self) -> &str {
+        &self.0
+    }
+
+    async fn read(&self, stack: &Stack<'_>) -> Result<Option<()>, InfraError> {
+        Ok(bucket::exists_named(stack, &self.0).await?.then_some(()))
+    }
+
+    async fn owned(&self, stack: &Stack<'_>, _: &()) -> Result<bool, InfraError> {
+        bucket::owned_named(stack, &self.0).await
+    }
+
+    async fn differences(&self, stack: &Stack<'_>, _: &()) -> Result<Vec<String>, InfraError> {
+        let mut differences = bucket::differences(stack, &self.0).await?;
+        if !versioning_enabled(stack, &self.0).await? {
+            differences.push("versioning is not enabled (the S3 source needs it)".into());
+        }
+        Ok(differences)
+    }
+
+    async fn create(&self, stack: &mut Stack<'_>) -> Result<(), InfraError> {
+        bucket::create(stack, &self.0).await?;
+        bucket::secure(stack, &self.0).await?;
+        enable_versioning(stack, &self.0).await
+    }
+
+    async fn update(&self, stack: &mut Stack<'_>, _: ()) -> Result<(), InfraError> {
+        bucket::secure(stack, &self.0).await?;
+        if !versioning_enabled(stack, &self.0).await? {
+            enable_versioning(stack, &self.0).await?;
+        }
+        Ok(())
+    }
+
+    fn delete_reason(&self) -> String {
+        "source uploads, build artifacts and cache".to_string()
+    }
+
+    async fn delete(&self, stack: &mut Stack<'_>, _: ()) -> Result<Option<String>, InfraError> {
+        let bucket = &self.0;
+        bucket::empty(stack, bucket).await?;
+        stack
+            .s3
+            .delete_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("delete bucket {bucket}"), &e))?;
+        Ok(None)
+    }
+}
+
 pub async fn converge_artifact_bucket(
     stack: &mut Stack<'_>,
     mode: Mode,
 ) -> Result<Change, InfraError> {
-    let bucket = stack.names.artifact_bucket();
-    if !bucket::exists_named(stack, &bucket).await? {
-        if mode == Mode::Apply {
-            bucket::create(stack, &bucket).await?;
-            bucket::secure(stack, &bucket).await?;
-            enable_versioning(stack, &bucket).await?;
-        }
-        return Ok(Change::new(
-            ARTIFACTS,
-            &bucket,
-            Action::Create,
-            "does not exist",
-        ));
-    }
-    if !bucket::owned_named(stack, &bucket).await? {
-        return Err(InfraError::NotOwned {
-            kind: "bucket",
-            name: bucket,
-            proof: "tags (cloudfront-host:project and cloudfront-host:stack)",
-        });
-    }
-    let mut differences = bucket::differences(stack, &bucket).await?;
-    let versioned = versioning_enabled(stack, &bucket).await?;
-    if !versioned {
-        differences.push("versioning is not enabled (the S3 source needs it)".into());
-    }
-    if mode == Mode::Apply && !differences.is_empty() {
-        bucket::secure(stack, &bucket).await?;
-        if !versioned {
-            enable_versioning(stack, &bucket).await?;
-        }
-    }
-    Ok(Change::from_differences(ARTIFACTS, &bucket, &differences))
+    let bucket = ArtifactBucket(stack.names.artifact_bucket());
+    resource::converge(stack, mode, &bucket).await
 }
 
 pub async fn destroy_artifact_bucket(
     stack: &mut Stack<'_>,
     mode: Mode,
 ) -> Result<Change, InfraError> {
-    let bucket = stack.names.artifact_bucket();
-    if !bucket::exists_named(stack, &bucket).await? {
-        return Ok(Change::gone(ARTIFACTS, &bucket));
-    }
-    if !bucket::owned_named(stack, &bucket).await? {
-        return Ok(Change::left_alone(
-            ARTIFACTS,
-            &bucket,
-            "not tagged as this project's",
-        ));
-    }
-    if mode == Mode::Apply {
-        bucket::empty(stack, &bucket).await?;
-        stack
-            .s3
-            .delete_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("delete bucket {bucket}"), &e))?;
-    }
-    Ok(Change::new(
-        ARTIFACTS,
-        &bucket,
-        Action::Delete,
-        "source uploads, build artifacts and cache",
-    ))
+    let bucket = ArtifactBucket(stack.names.artifact_bucket());
+    resource::destroy(stack, mode, &bucket).await
 }

@@ -9,12 +9,13 @@ use aws_sdk_codebuild::types::{
 };
 
 use super::{CACHE_PREFIX, ENV_BUCKET, ENV_KVS_ARN, IMAGE, Scope, other, spec};
-use crate::infra::{Action, Change, InfraError, Mode, Stack, aws_err};
+use crate::infra::resource::{self, Resource};
+use crate::infra::{Change, InfraError, Mode, Stack, aws_err};
 
 const PROJECT: &str = "codebuild-project";
 
 /// The desired project's parts, also what a read-back is compared with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct ProjectShape {
     buildspec: String,
     image: String,
@@ -178,69 +179,111 @@ async fn read_project(
     Ok(Some((shape, owned)))
 }
 
-pub async fn converge_project(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let name = stack.names.codebuild_project();
-    let desired = desired_project(stack)?;
-    let cb = stack.aws.codebuild();
-    let Some((actual, owned)) = read_project(stack, &name).await? else {
-        if mode == Mode::Apply {
-            let parts = project_parts(&desired)?;
-            let tags = stack
-                .names
-                .tags()
-                .into_iter()
-                .map(|(k, v)| {
-                    aws_sdk_codebuild::types::Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .build()
-                })
-                .collect();
-            create_project_retrying(
-                cb.create_project()
-                    .name(&name)
-                    .description(stack.marker())
-                    .source(parts.source)
-                    .artifacts(parts.artifacts)
-                    .environment(parts.environment)
-                    .cache(parts.cache)
-                    .logs_config(parts.logs)
-                    .service_role(&desired.service_role)
-                    .set_tags(Some(tags)),
-                &name,
-            )
-            .await?;
-        }
-        return Ok(Change::new(
-            PROJECT,
-            &name,
-            Action::Create,
-            "does not exist",
-        ));
-    };
-    if !owned {
-        return Err(InfraError::NotOwned {
-            kind: "CodeBuild project",
-            name,
-            proof: "tags (cloudfront-host:project and cloudfront-host:stack)",
-        });
+/// The project as wanted: its name and shape.
+struct Project {
+    name: String,
+    desired: ProjectShape,
+}
+
+impl Resource for Project {
+    const NOUN: &'static str = "CodeBuild project";
+    const PROOF: &'static str = "tags (cloudfront-host:project and cloudfront-host:stack)";
+    const NOT_OURS: &'static str = "not tagged as this project's";
+    /// The shape AWS has, and whether the project carries this project's tags.
+    type Actual = (ProjectShape, bool);
+
+    fn kind(&self) -> &'static str {
+        PROJECT
     }
-    let differences = project_differences(&actual, &desired);
-    if mode == Mode::Apply && !differences.is_empty() {
-        let parts = project_parts(&desired)?;
-        cb.update_project()
-            .name(&name)
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn read(&self, stack: &Stack<'_>) -> Result<Option<Self::Actual>, InfraError> {
+        read_project(stack, &self.name).await
+    }
+
+    async fn owned(&self, _: &Stack<'_>, actual: &Self::Actual) -> Result<bool, InfraError> {
+        Ok(actual.1)
+    }
+
+    async fn differences(
+        &self,
+        _: &Stack<'_>,
+        actual: &Self::Actual,
+    ) -> Result<Vec<String>, InfraError> {
+        Ok(project_differences(&actual.0, &self.desired))
+    }
+
+    async fn create(&self, stack: &mut Stack<'_>) -> Result<(), InfraError> {
+        let parts = project_parts(&self.desired)?;
+        let tags = stack
+            .names
+            .tags()
+            .into_iter()
+            .map(|(k, v)| {
+                aws_sdk_codebuild::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+            })
+            .collect();
+        create_project_retrying(
+            stack
+                .aws
+                .codebuild()
+                .create_project()
+                .name(&self.name)
+                .description(stack.marker())
+                .source(parts.source)
+                .artifacts(parts.artifacts)
+                .environment(parts.environment)
+                .cache(parts.cache)
+                .logs_config(parts.logs)
+                .service_role(&self.desired.service_role)
+                .set_tags(Some(tags)),
+            &self.name,
+        )
+        .await
+    }
+
+    async fn update(&self, stack: &mut Stack<'_>, _: Self::Actual) -> Result<(), InfraError> {
+        let name = &self.name;
+        let parts = project_parts(&self.desired)?;
+        stack
+            .aws
+            .codebuild()
+            .update_project()
+            .name(name)
             .source(parts.source)
             .artifacts(parts.artifacts)
             .environment(parts.environment)
             .cache(parts.cache)
             .logs_config(parts.logs)
-            .service_role(&desired.service_role)
+            .service_role(&self.desired.service_role)
             .send()
             .await
             .map_err(|e| aws_err(format!("update CodeBuild project {name}"), &e))?;
+        Ok(())
     }
-    Ok(Change::from_differences(PROJECT, &name, &differences))
+
+    async fn delete(
+        &self,
+        stack: &mut Stack<'_>,
+        _: Self::Actual,
+    ) -> Result<Option<String>, InfraError> {
+        let name = &self.name;
+        stack
+            .aws
+            .codebuild()
+            .delete_project()
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("delete CodeBuild project {name}"), &e))?;
+        Ok(None)
+    }
 }
 
 /// A role just created is not usable by CodeBuild for a few seconds (IAM is eventually
@@ -263,27 +306,19 @@ async fn create_project_retrying(
     .map(|_| ())
 }
 
-pub async fn destroy_project(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let name = stack.names.codebuild_project();
-    let Some((_, owned)) = read_project(stack, &name).await? else {
-        return Ok(Change::gone(PROJECT, &name));
+pub async fn converge_project(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
+    let project = Project {
+        name: stack.names.codebuild_project(),
+        desired: desired_project(stack)?,
     };
-    if !owned {
-        return Ok(Change::left_alone(
-            PROJECT,
-            &name,
-            "not tagged as this project's",
-        ));
-    }
-    if mode == Mode::Apply {
-        stack
-            .aws
-            .codebuild()
-            .delete_project()
-            .name(&name)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("delete CodeBuild project {name}"), &e))?;
-    }
-    Ok(Change::removed(PROJECT, &name))
+    resource::converge(stack, mode, &project).await
+}
+
+/// Removes the project; the wanted shape is not needed for that (nor, on `delete`, known).
+pub async fn destroy_project(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
+    let project = Project {
+        name: stack.names.codebuild_project(),
+        desired: ProjectShape::default(),
+    };
+    resource::destroy(stack, mode, &project).await
 }

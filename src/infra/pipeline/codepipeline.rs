@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use super::{
     BUILD_STAGE, ENV_VERSION, SOURCE_KEY, SOURCE_STAGE, SourceSpec, VERSION_VARIABLE, other, spec,
 };
-use crate::infra::{Action, Change, InfraError, Mode, Stack, aws_err};
+use crate::infra::resource::{self, Resource};
+use crate::infra::{Change, InfraError, Mode, Stack, aws_err};
 
 const PIPELINE: &str = "pipeline";
 
@@ -311,55 +312,104 @@ async fn read_pipeline(
     Ok(Some((declaration, owned)))
 }
 
-pub async fn converge_pipeline(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let name = stack.names.pipeline();
-    let desired = desired_pipeline(stack)?;
-    let cp = stack.aws.codepipeline();
-    let Some((actual, owned)) = read_pipeline(stack, &name).await? else {
-        if mode == Mode::Apply {
-            let tags = stack
-                .names
-                .tags()
-                .into_iter()
-                .map(|(k, v)| {
-                    aws_sdk_codepipeline::types::Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .build()
-                        .map_err(other)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            create_pipeline_retrying(&cp, desired, tags, &name).await?;
-            stack.pipeline_ids.pipeline_created = true;
-        }
-        return Ok(Change::new(
-            PIPELINE,
-            &name,
-            Action::Create,
-            "does not exist",
-        ));
-    };
-    if !owned {
-        return Err(InfraError::NotOwned {
-            kind: "pipeline",
-            name,
-            proof: "tags (cloudfront-host:project and cloudfront-host:stack)",
-        });
+/// The pipeline as wanted: its name and declaration (`None` when only removing it).
+struct Pipeline {
+    name: String,
+    desired: Option<PipelineDeclaration>,
+}
+
+impl Resource for Pipeline {
+    const NOUN: &'static str = "pipeline";
+    const PROOF: &'static str = "tags (cloudfront-host:project and cloudfront-host:stack)";
+    const NOT_OURS: &'static str = "not tagged as this project's";
+    /// The declaration AWS has, and whether the pipeline carries this project's tags.
+    type Actual = (PipelineDeclaration, bool);
+
+    fn kind(&self) -> &'static str {
+        PIPELINE
     }
-    let (want, have) = (fingerprint(&desired), fingerprint(&actual));
-    let differences: Vec<String> = want
-        .iter()
-        .filter(|(k, v)| have.get(*k) != Some(*v))
-        .map(|(k, _)| k.to_string())
-        .collect();
-    if mode == Mode::Apply && !differences.is_empty() {
-        cp.update_pipeline()
-            .pipeline(desired)
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn read(&self, stack: &Stack<'_>) -> Result<Option<Self::Actual>, InfraError> {
+        read_pipeline(stack, &self.name).await
+    }
+
+    async fn owned(&self, _: &Stack<'_>, actual: &Self::Actual) -> Result<bool, InfraError> {
+        Ok(actual.1)
+    }
+
+    async fn differences(
+        &self,
+        _: &Stack<'_>,
+        actual: &Self::Actual,
+    ) -> Result<Vec<String>, InfraError> {
+        let (want, have) = (fingerprint(self.desired()?), fingerprint(&actual.0));
+        Ok(want
+            .iter()
+            .filter(|(k, v)| have.get(*k) != Some(*v))
+            .map(|(k, _)| k.to_string())
+            .collect())
+    }
+
+    async fn create(&self, stack: &mut Stack<'_>) -> Result<(), InfraError> {
+        let tags = stack
+            .names
+            .tags()
+            .into_iter()
+            .map(|(k, v)| {
+                aws_sdk_codepipeline::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .map_err(other)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cp = stack.aws.codepipeline();
+        create_pipeline_retrying(&cp, self.desired()?.clone(), tags, &self.name).await?;
+        stack.pipeline_ids.pipeline_created = true;
+        Ok(())
+    }
+
+    async fn update(&self, stack: &mut Stack<'_>, _: Self::Actual) -> Result<(), InfraError> {
+        let name = &self.name;
+        stack
+            .aws
+            .codepipeline()
+            .update_pipeline()
+            .pipeline(self.desired()?.clone())
             .send()
             .await
             .map_err(|e| aws_err(format!("update pipeline {name}"), &e))?;
+        Ok(())
     }
-    Ok(Change::from_differences(PIPELINE, &name, &differences))
+
+    async fn delete(
+        &self,
+        stack: &mut Stack<'_>,
+        _: Self::Actual,
+    ) -> Result<Option<String>, InfraError> {
+        let name = &self.name;
+        stack
+            .aws
+            .codepipeline()
+            .delete_pipeline()
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("delete pipeline {name}"), &e))?;
+        Ok(None)
+    }
+}
+
+impl Pipeline {
+    fn desired(&self) -> Result<&PipelineDeclaration, InfraError> {
+        self.desired
+            .as_ref()
+            .ok_or_else(|| InfraError::Other("the pipeline's declaration was not prepared".into()))
+    }
 }
 
 /// Like CodeBuild, CodePipeline may not yet be able to assume a role created seconds ago.
@@ -387,29 +437,20 @@ async fn create_pipeline_retrying(
     .map(|_| ())
 }
 
-pub async fn destroy_pipeline(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let name = stack.names.pipeline();
-    let Some((_, owned)) = read_pipeline(stack, &name).await? else {
-        return Ok(Change::gone(PIPELINE, &name));
+pub async fn converge_pipeline(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
+    let pipeline = Pipeline {
+        name: stack.names.pipeline(),
+        desired: Some(desired_pipeline(stack)?),
     };
-    if !owned {
-        return Ok(Change::left_alone(
-            PIPELINE,
-            &name,
-            "not tagged as this project's",
-        ));
-    }
-    if mode == Mode::Apply {
-        stack
-            .aws
-            .codepipeline()
-            .delete_pipeline()
-            .name(&name)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("delete pipeline {name}"), &e))?;
-    }
-    Ok(Change::removed(PIPELINE, &name))
+    resource::converge(stack, mode, &pipeline).await
+}
+
+pub async fn destroy_pipeline(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
+    let pipeline = Pipeline {
+        name: stack.names.pipeline(),
+        desired: None,
+    };
+    resource::destroy(stack, mode, &pipeline).await
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{SourceSpec, other, spec};
+use crate::infra::resource::{self, Resource};
 use crate::infra::{Action, Change, InfraError, Mode, Stack, aws_err};
 
 /// The IAM service prefix of a connection ARN: connections created since July 2024 are
@@ -142,6 +143,87 @@ fn connection_reason(status: &str) -> String {
     }
 }
 
+/// The connection this project creates, found by name and proven by tags (a connection of
+/// that name without them is another's, and this project makes its own).
+struct OwnConnection(String);
+
+impl Resource for OwnConnection {
+    const NOUN: &'static str = "connection";
+    const PROOF: &'static str = "tags (cloudfront-host:project and cloudfront-host:stack)";
+    type Actual = FoundConnection;
+
+    fn kind(&self) -> &'static str {
+        CONNECTION
+    }
+
+    fn name(&self) -> &str {
+        &self.0
+    }
+
+    async fn read(&self, stack: &Stack<'_>) -> Result<Option<FoundConnection>, InfraError> {
+        find_own_connection(stack).await
+    }
+
+    async fn owned(&self, _: &Stack<'_>, _: &FoundConnection) -> Result<bool, InfraError> {
+        Ok(true)
+    }
+
+    fn adopt(&self, stack: &mut Stack<'_>, found: &FoundConnection) {
+        stack.pipeline_ids.connection_arn = Some(found.arn.clone());
+        stack.pipeline_ids.connection_status = Some(found.status.clone());
+        stack.pipeline_ids.connection_owned = true;
+    }
+
+    fn create_reason(&self) -> String {
+        "GitHub connection; it starts PENDING until approved in the console".to_string()
+    }
+
+    async fn create(&self, stack: &mut Stack<'_>) -> Result<(), InfraError> {
+        use aws_sdk_codestarconnections::types::{ProviderType, Tag};
+        let name = &self.0;
+        let tags = stack
+            .names
+            .tags()
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(other))
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = stack
+            .aws
+            .connections()
+            .create_connection()
+            .connection_name(name)
+            .provider_type(ProviderType::Github)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("create connection {name}"), &e))?;
+        stack.pipeline_ids.connection_arn = Some(out.connection_arn().to_string());
+        stack.pipeline_ids.connection_status = Some("PENDING".into());
+        stack.pipeline_ids.connection_owned = true;
+        Ok(())
+    }
+
+    fn delete_reason(&self) -> String {
+        "created by this project".to_string()
+    }
+
+    async fn delete(
+        &self,
+        stack: &mut Stack<'_>,
+        found: FoundConnection,
+    ) -> Result<Option<String>, InfraError> {
+        stack
+            .aws
+            .connections()
+            .delete_connection()
+            .connection_arn(&found.arn)
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("delete connection {}", found.arn), &e))?;
+        Ok(None)
+    }
+}
+
 pub async fn converge_connection(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
     let SourceSpec::Github { connection_arn, .. } = spec(stack)?.source.clone() else {
         return Ok(Change::new(
@@ -170,42 +252,15 @@ pub async fn converge_connection(stack: &mut Stack<'_>, mode: Mode) -> Result<Ch
             ),
         ));
     }
-    let name = stack.names.connection();
-    if let Some(found) = find_own_connection(stack).await? {
-        let reason = connection_reason(&found.status);
-        stack.pipeline_ids.connection_arn = Some(found.arn);
-        stack.pipeline_ids.connection_status = Some(found.status);
-        stack.pipeline_ids.connection_owned = true;
-        return Ok(Change::new(CONNECTION, &name, Action::None, reason));
+    let own = OwnConnection(stack.names.connection());
+    let mut change = resource::converge(stack, mode, &own).await?;
+    // An existing connection's state is what the plan line is for (PENDING needs a person).
+    if change.action == Action::None
+        && let Some(status) = &stack.pipeline_ids.connection_status
+    {
+        change.reason = connection_reason(status);
     }
-    if mode == Mode::Apply {
-        use aws_sdk_codestarconnections::types::{ProviderType, Tag};
-        let tags = stack
-            .names
-            .tags()
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(other))
-            .collect::<Result<Vec<_>, _>>()?;
-        let out = stack
-            .aws
-            .connections()
-            .create_connection()
-            .connection_name(&name)
-            .provider_type(ProviderType::Github)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("create connection {name}"), &e))?;
-        stack.pipeline_ids.connection_arn = Some(out.connection_arn().to_string());
-        stack.pipeline_ids.connection_status = Some("PENDING".into());
-        stack.pipeline_ids.connection_owned = true;
-    }
-    Ok(Change::new(
-        CONNECTION,
-        &name,
-        Action::Create,
-        "GitHub connection; it starts PENDING until approved in the console",
-    ))
+    Ok(change)
 }
 
 /// The console page where a person approves a pending connection (its path names the ARN's
@@ -258,29 +313,6 @@ pub async fn wait_connection(
 }
 
 pub async fn destroy_connection(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let name = stack.names.connection();
-    let Some(found) = find_own_connection(stack).await? else {
-        return Ok(Change::new(
-            CONNECTION,
-            &name,
-            Action::None,
-            "none created by this project",
-        ));
-    };
-    if mode == Mode::Apply {
-        stack
-            .aws
-            .connections()
-            .delete_connection()
-            .connection_arn(&found.arn)
-            .send()
-            .await
-            .map_err(|e| aws_err(format!("delete connection {}", found.arn), &e))?;
-    }
-    Ok(Change::new(
-        CONNECTION,
-        &name,
-        Action::Delete,
-        "created by this project",
-    ))
+    let own = OwnConnection(stack.names.connection());
+    resource::destroy(stack, mode, &own).await
 }

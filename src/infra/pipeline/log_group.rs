@@ -1,136 +1,155 @@
 //! The build's CloudWatch Logs group, with the retention `pipeline.log_retention_days` sets.
 
 use super::Scope;
-use crate::infra::{Action, Change, InfraError, Mode, Stack, aws_err};
+use crate::infra::resource::{self, Resource};
+use crate::infra::{Change, InfraError, Mode, Stack, aws_err};
 
 const LOG_GROUP: &str = "log-group";
 
-async fn describe_log_group(
-    stack: &Stack<'_>,
-    name: &str,
-) -> Result<Option<(String, Option<i32>)>, InfraError> {
-    let out = stack
-        .aws
-        .logs()
-        .describe_log_groups()
-        .log_group_name_prefix(name)
-        .send()
-        .await
-        .map_err(|e| aws_err(format!("look up log group {name}"), &e))?;
-    Ok(out
-        .log_groups()
-        .iter()
-        .find(|g| g.log_group_name() == Some(name))
-        .map(|g| {
-            (
-                g.arn().unwrap_or_default().to_string(),
-                g.retention_in_days(),
-            )
-        }))
+/// The log group as wanted: its name, ARN and retention in days.
+struct LogGroup {
+    name: String,
+    arn: String,
+    days: i32,
 }
 
-async fn log_group_owned(stack: &Stack<'_>, scope: &Scope) -> Result<bool, InfraError> {
-    let arn = scope.log_group_arn();
-    let out = stack
-        .aws
-        .logs()
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .map_err(|e| {
-            aws_err(
-                format!("read the tags of log group {}", scope.log_group),
-                &e,
-            )
-        })?;
-    let tags = out.tags().cloned().unwrap_or_default();
-    Ok(stack
-        .names
-        .owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
-}
-
-pub async fn converge_log_group(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let scope = Scope::of(stack);
-    let name = scope.log_group.clone();
-    let days = stack.settings.pipeline.log_retention_days as i32;
-    let logs = stack.aws.logs();
-    let Some((_, retention)) = describe_log_group(stack, &name).await? else {
-        if mode == Mode::Apply {
-            logs.create_log_group()
-                .log_group_name(&name)
-                .set_tags(Some(stack.names.tags().into_iter().collect()))
-                .send()
-                .await
-                .map_err(|e| aws_err(format!("create log group {name}"), &e))?;
-            put_retention(stack, &name, days).await?;
+impl LogGroup {
+    fn of(stack: &Stack<'_>) -> Self {
+        let scope = Scope::of(stack);
+        LogGroup {
+            arn: scope.log_group_arn(),
+            name: scope.log_group,
+            days: stack.settings.pipeline.log_retention_days as i32,
         }
-        return Ok(Change::new(
-            LOG_GROUP,
-            &name,
-            Action::Create,
-            format!("build logs, kept {days} days"),
-        ));
-    };
-    if !log_group_owned(stack, &scope).await? {
-        return Err(InfraError::NotOwned {
-            kind: "log group",
-            name,
-            proof: "tags (cloudfront-host:project and cloudfront-host:stack)",
-        });
     }
-    if retention == Some(days) {
-        return Ok(Change::none(LOG_GROUP, &name));
+
+    async fn put_retention(&self, stack: &Stack<'_>) -> Result<(), InfraError> {
+        let name = &self.name;
+        stack
+            .aws
+            .logs()
+            .put_retention_policy()
+            .log_group_name(name)
+            .retention_in_days(self.days)
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("set the retention of log group {name}"), &e))?;
+        Ok(())
     }
-    if mode == Mode::Apply {
-        put_retention(stack, &name, days).await?;
-    }
-    Ok(Change::new(
-        LOG_GROUP,
-        &name,
-        Action::Update,
-        format!(
-            "retention {} → {days} days",
-            retention.map_or("never expire".to_string(), |d| d.to_string())
-        ),
-    ))
 }
 
-async fn put_retention(stack: &Stack<'_>, name: &str, days: i32) -> Result<(), InfraError> {
-    stack
-        .aws
-        .logs()
-        .put_retention_policy()
-        .log_group_name(name)
-        .retention_in_days(days)
-        .send()
-        .await
-        .map_err(|e| aws_err(format!("set the retention of log group {name}"), &e))?;
-    Ok(())
-}
+impl Resource for LogGroup {
+    const NOUN: &'static str = "log group";
+    const PROOF: &'static str = "tags (cloudfront-host:project and cloudfront-host:stack)";
+    const NOT_OURS: &'static str = "not tagged as this project's";
+    /// The retention in days; `None`: never expire.
+    type Actual = Option<i32>;
 
-pub async fn destroy_log_group(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
-    let scope = Scope::of(stack);
-    let name = scope.log_group.clone();
-    if describe_log_group(stack, &name).await?.is_none() {
-        return Ok(Change::gone(LOG_GROUP, &name));
+    fn kind(&self) -> &'static str {
+        LOG_GROUP
     }
-    if !log_group_owned(stack, &scope).await? {
-        return Ok(Change::left_alone(
-            LOG_GROUP,
-            &name,
-            "not tagged as this project's",
-        ));
+
+    fn name(&self) -> &str {
+        &self.name
     }
-    if mode == Mode::Apply {
+
+    async fn read(&self, stack: &Stack<'_>) -> Result<Option<Option<i32>>, InfraError> {
+        let name = &self.name;
+        let out = stack
+            .aws
+            .logs()
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("look up log group {name}"), &e))?;
+        Ok(out
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+            .map(|g| g.retention_in_days()))
+    }
+
+    async fn owned(&self, stack: &Stack<'_>, _: &Option<i32>) -> Result<bool, InfraError> {
+        let out = stack
+            .aws
+            .logs()
+            .list_tags_for_resource()
+            .resource_arn(&self.arn)
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("read the tags of log group {}", self.name), &e))?;
+        let tags = out.tags().cloned().unwrap_or_default();
+        Ok(stack
+            .names
+            .owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+    }
+
+    async fn differences(
+        &self,
+        _: &Stack<'_>,
+        retention: &Option<i32>,
+    ) -> Result<Vec<String>, InfraError> {
+        if *retention == Some(self.days) {
+            return Ok(Vec::new());
+        }
+        Ok(vec![format!(
+            "retention {} → {} days",
+            retention.map_or("never expire".to_string(), |d| d.to_string()),
+            self.days
+        )])
+    }
+
+    fn create_reason(&self) -> String {
+        format!("build logs, kept {} days", self.days)
+    }
+
+    async fn create(&self, stack: &mut Stack<'_>) -> Result<(), InfraError> {
+        let name = &self.name;
+        stack
+            .aws
+            .logs()
+            .create_log_group()
+            .log_group_name(name)
+            .set_tags(Some(stack.names.tags().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| aws_err(format!("create log group {name}"), &e))?;
+        self.put_retention(stack).await
+    }
+
+    async fn update(&self, stack: &mut Stack<'_>, _: Option<i32>) -> Result<(), InfraError> {
+        self.put_retention(stack).await
+    }
+
+    fn delete_reason(&self) -> String {
+        "build logs".to_string()
+    }
+
+    async fn delete(
+        &self,
+        stack: &mut Stack<'_>,
+        _: Option<i32>,
+    ) -> Result<Option<String>, InfraError> {
+        let name = &self.name;
         stack
             .aws
             .logs()
             .delete_log_group()
-            .log_group_name(&name)
+            .log_group_name(name)
             .send()
             .await
             .map_err(|e| aws_err(format!("delete log group {name}"), &e))?;
+        Ok(None)
     }
-    Ok(Change::new(LOG_GROUP, &name, Action::Delete, "build logs"))
+}
+
+pub async fn converge_log_group(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
+    let group = LogGroup::of(stack);
+    resource::converge(stack, mode, &group).await
+}
+
+pub async fn destroy_log_group(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
+    let group = LogGroup::of(stack);
+    resource::destroy(stack, mode, &group).await
 }

@@ -86,13 +86,7 @@ impl Scope {
             account: stack.account.clone(),
             site_bucket: stack.names.bucket(),
             artifact_bucket: stack.names.artifact_bucket(),
-            kvs_arn: stack.ids.kvs_arn.clone().unwrap_or_else(|| {
-                format!(
-                    "arn:aws:cloudfront::{}:key-value-store/{}",
-                    stack.account,
-                    stack.names.kvs()
-                )
-            }),
+            kvs_arn: super::iam_role::policy_kvs_arn(stack),
             log_group: stack.names.log_group(),
             project: stack.names.codebuild_project(),
         }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::connection::connection_service;
 use super::{Scope, SourceSpec};
-use crate::infra::iam_role::{converge_role, destroy_role};
+use crate::infra::iam_role::{IamRole, converge_role, destroy_role, live_pointer_statement};
 use crate::infra::{Change, InfraError, Mode, Stack};
 
 /// Who may assume a role: one AWS service, only on behalf of this account.
@@ -66,19 +66,7 @@ pub fn build_policy(s: &Scope) -> Value {
                 "Action": ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
                 "Resource": site
             },
-            {
-                "Sid": "LivePointer",
-                "Effect": "Allow",
-                "Action": [
-                    "cloudfront-keyvaluestore:DeleteKey",
-                    "cloudfront-keyvaluestore:DescribeKeyValueStore",
-                    "cloudfront-keyvaluestore:GetKey",
-                    "cloudfront-keyvaluestore:ListKeys",
-                    "cloudfront-keyvaluestore:PutKey",
-                    "cloudfront-keyvaluestore:UpdateKeys"
-                ],
-                "Resource": s.kvs_arn
-            }
+            live_pointer_statement(&s.kvs_arn)
         ]
     })
 }
@@ -122,16 +110,10 @@ pub async fn converge_build_role(stack: &mut Stack<'_>, mode: Mode) -> Result<Ch
     let scope = Scope::of(stack);
     let name = stack.names.build_role();
     let trust = trust_policy("codebuild.amazonaws.com", &stack.account);
-    converge_role(
-        stack,
-        mode,
-        "build-role",
-        &name,
-        trust,
-        build_policy(&scope),
-    )
-    .await
-    .map(|(change, _)| change)
+    let role = IamRole::new("build-role", name, trust, build_policy(&scope));
+    converge_role(stack, mode, role)
+        .await
+        .map(|(change, _)| change)
 }
 
 fn connection_for_policy(stack: &Stack<'_>) -> Option<String> {
@@ -161,9 +143,13 @@ pub async fn converge_pipeline_role(
     let trust = trust_policy("codepipeline.amazonaws.com", &stack.account);
     let connection = connection_for_policy(stack);
     let policy = pipeline_policy(&scope, connection.as_deref());
-    converge_role(stack, mode, "pipeline-role", &name, trust, policy)
-        .await
-        .map(|(change, _)| change)
+    converge_role(
+        stack,
+        mode,
+        IamRole::new("pipeline-role", name, trust, policy),
+    )
+    .await
+    .map(|(change, _)| change)
 }
 
 pub async fn destroy_build_role(stack: &mut Stack<'_>, mode: Mode) -> Result<Change, InfraError> {
