@@ -142,7 +142,7 @@ fn spec<'s>(stack: &'s Stack<'_>) -> Result<&'s GithubSpec, InfraError> {
 mod tests {
     use super::*;
 
-    fn spec() -> GithubSpec {
+    pub(super) fn spec() -> GithubSpec {
         GithubSpec {
             repository: "octo/site".into(),
             branch: "main".into(),

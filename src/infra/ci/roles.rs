@@ -132,15 +132,8 @@ pub async fn destroy_preview_role(stack: &mut Stack<'_>, mode: Mode) -> Result<C
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infra::ci::{GithubSpec, decode_policy, trusts};
-
-    fn spec() -> GithubSpec {
-        GithubSpec {
-            repository: "octo/site".into(),
-            branch: "main".into(),
-            previews: true,
-        }
-    }
+    use crate::infra::ci::tests::spec;
+    use crate::infra::ci::{decode_policy, trusts};
 
     #[test]
     fn trust_accepts_one_subject_and_the_sts_audience_only() {

@@ -79,30 +79,36 @@ impl Zones {
     }
 }
 
+/// One record-set change; `set` is the record set's builder with its name and type.
+fn record_change(
+    action: ChangeAction,
+    set: aws_sdk_route53::types::builders::ResourceRecordSetBuilder,
+) -> Result<DnsChange, InfraError> {
+    let err = |e: aws_sdk_route53::error::BuildError| InfraError::Other(e.to_string());
+    DnsChange::builder()
+        .action(action)
+        .resource_record_set(set.build().map_err(err)?)
+        .build()
+        .map_err(err)
+}
+
 pub(super) fn cname(
     name: &str,
     value: &str,
     action: ChangeAction,
 ) -> Result<DnsChange, InfraError> {
-    let err = |e: aws_sdk_route53::error::BuildError| InfraError::Other(e.to_string());
-    DnsChange::builder()
-        .action(action)
-        .resource_record_set(
-            ResourceRecordSet::builder()
-                .name(name)
-                .r#type(RrType::Cname)
-                .ttl(300)
-                .resource_records(
-                    ResourceRecord::builder()
-                        .value(value)
-                        .build()
-                        .map_err(err)?,
-                )
-                .build()
-                .map_err(err)?,
-        )
+    let record = ResourceRecord::builder()
+        .value(value)
         .build()
-        .map_err(err)
+        .map_err(|e| InfraError::Other(e.to_string()))?;
+    record_change(
+        action,
+        ResourceRecordSet::builder()
+            .name(name)
+            .r#type(RrType::Cname)
+            .ttl(300)
+            .resource_records(record),
+    )
 }
 
 fn alias(
@@ -111,26 +117,19 @@ fn alias(
     target: &str,
     action: ChangeAction,
 ) -> Result<DnsChange, InfraError> {
-    let err = |e: aws_sdk_route53::error::BuildError| InfraError::Other(e.to_string());
-    DnsChange::builder()
-        .action(action)
-        .resource_record_set(
-            ResourceRecordSet::builder()
-                .name(name)
-                .r#type(kind)
-                .alias_target(
-                    AliasTarget::builder()
-                        .hosted_zone_id(CLOUDFRONT_ZONE)
-                        .dns_name(target)
-                        .evaluate_target_health(false)
-                        .build()
-                        .map_err(err)?,
-                )
-                .build()
-                .map_err(err)?,
-        )
+    let target = AliasTarget::builder()
+        .hosted_zone_id(CLOUDFRONT_ZONE)
+        .dns_name(target)
+        .evaluate_target_health(false)
         .build()
-        .map_err(err)
+        .map_err(|e| InfraError::Other(e.to_string()))?;
+    record_change(
+        action,
+        ResourceRecordSet::builder()
+            .name(name)
+            .r#type(kind)
+            .alias_target(target),
+    )
 }
 
 pub(super) async fn change(

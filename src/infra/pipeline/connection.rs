@@ -44,47 +44,29 @@ pub async fn connection_status(
     aws: &crate::aws::Aws,
     arn: &str,
 ) -> Result<Option<String>, InfraError> {
-    if connection_service(arn) == "codeconnections" {
-        return match aws
-            .codeconnections()
-            .get_connection()
-            .connection_arn(arn)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.connection().map(|c| {
-                c.connection_status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default()
-            })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
+    // Two SDK clients of one API (the service was renamed): the same call through either.
+    macro_rules! status_through {
+        ($client:expr) => {
+            match $client.get_connection().connection_arn(arn).send().await {
+                Ok(out) => Ok(out.connection().map(|c| {
+                    c.connection_status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default()
+                })),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(aws_err(format!("look up connection {arn}"), &e)),
             }
-            Err(e) => Err(aws_err(format!("look up connection {arn}"), &e)),
         };
     }
-    match aws
-        .connections()
-        .get_connection()
-        .connection_arn(arn)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out.connection().map(|c| {
-            c.connection_status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default()
-        })),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(aws_err(format!("look up connection {arn}"), &e)),
+    if connection_service(arn) == "codeconnections" {
+        status_through!(aws.codeconnections())
+    } else {
+        status_through!(aws.connections())
     }
 }
 
