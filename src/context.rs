@@ -11,7 +11,7 @@ use crate::aws::{Aws, AwsError};
 use crate::cli::GlobalArgs;
 use crate::detect::{self, DetectError, Detection, Hints};
 use crate::infra::Stack;
-use crate::infra::github::GithubSpec;
+use crate::infra::ci::GithubSpec;
 use crate::infra::pipeline::PipelineSpec;
 use crate::infra::pipeline_run::pipeline_spec;
 use crate::names::Names;

@@ -8,7 +8,7 @@ use crate::buildspec::{BuildFacts, repository_prefix};
 use crate::cli::CiGithubArgs;
 use crate::context::Context;
 use crate::github_workflow::{self as workflow, Existing, WorkflowSpec};
-use crate::infra::github::{GithubSpec, role_arn};
+use crate::infra::ci::{GithubSpec, role_arn};
 use crate::settings::write::enable_ci_github;
 use crate::workspace::repository_root;
 

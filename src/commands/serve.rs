@@ -35,7 +35,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> anyhow::Resu
     let domains = settings
         .domain
         .as_ref()
-        .map(crate::infra::domain::domains)
+        .map(crate::settings::domain::domains)
         .transpose()?;
     let redirect = domains.as_ref().and_then(|d| d.redirect.as_ref());
     let mut spec = FunctionSpec::from_settings(settings, redirect);

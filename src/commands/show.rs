@@ -20,7 +20,7 @@ async fn show_project(ctx: &Context) -> anyhow::Result<()> {
     let (aws, names) = (&c.aws, &c.names);
     // The read-only half of `deploy`: every resource looked up, nothing changed.
     let mut stack = crate::infra::Stack::new(aws, names, &project.settings, &c.account);
-    stack.github = crate::infra::github::GithubSpec::of(&project.settings, &project.git)?;
+    stack.github = crate::infra::ci::GithubSpec::of(&project.settings, &project.git)?;
     let plan = stack.converge(crate::infra::Mode::Plan, &|_| {}).await?;
     let live = match &stack.ids.kvs_arn {
         Some(arn) => {

@@ -7,9 +7,10 @@
 //! service has them, an ownership marker in the comment where it does not).
 
 pub mod bucket;
+pub mod ci;
 pub mod cloudfront;
 pub mod domain;
-pub mod github;
+pub mod iam_role;
 pub mod pipeline;
 pub mod pipeline_run;
 pub mod pipeline_status;
@@ -17,7 +18,6 @@ pub mod pipeline_upload;
 pub mod placeholder;
 pub mod resource;
 mod retry;
-pub mod role;
 pub mod state;
 
 use std::time::Duration;
@@ -139,10 +139,6 @@ impl Change {
     fn is_left_alone(&self) -> bool {
         self.action == Action::None && self.reason.ends_with(LEFT_ALONE)
     }
-    /// `delete` removes (or removed) a resource proven to be this project's.
-    fn removed(resource: &'static str, name: &str) -> Self {
-        Change::new(resource, name, Action::Delete, "owned by this project")
-    }
     /// `update` with the differences as the reason, or `none` when there are none.
     fn from_differences(resource: &'static str, name: &str, differences: &[String]) -> Self {
         if differences.is_empty() {
@@ -225,8 +221,8 @@ pub struct Stack<'a> {
     pub pipeline: Option<pipeline::PipelineSpec>,
     pub pipeline_ids: pipeline::PipelineIds,
     /// The repository and branch GitHub Actions publishes from; `None` unless `ci.github`.
-    pub github: Option<github::GithubSpec>,
-    pub github_ids: github::GithubIds,
+    pub github: Option<ci::GithubSpec>,
+    pub github_ids: ci::GithubIds,
     /// Whether the bucket exists (state can only be read or written then).
     bucket_exists: bool,
 }
@@ -273,7 +269,7 @@ impl<'a> Stack<'a> {
             pipeline: None,
             pipeline_ids: pipeline::PipelineIds::default(),
             github: None,
-            github_ids: github::GithubIds::default(),
+            github_ids: ci::GithubIds::default(),
             bucket_exists: false,
         }
     }
@@ -348,9 +344,9 @@ impl<'a> Stack<'a> {
             step!(domain::converge_dns(self, mode));
         }
         if self.github.is_some() {
-            step!(github::converge_provider(self, mode));
-            step!(github::converge_publish_role(self, mode));
-            step!(github::converge_preview_role(self, mode));
+            step!(ci::converge_provider(self, mode));
+            step!(ci::converge_publish_role(self, mode));
+            step!(ci::converge_preview_role(self, mode));
         }
         if self.pipeline.is_some() {
             step!(pipeline::converge_connection(self, mode));
@@ -409,9 +405,9 @@ impl<'a> Stack<'a> {
         optional_step!(pipeline::destroy_artifact_bucket(self, mode));
         optional_step!(pipeline::destroy_connection(self, mode));
         // GitHub Actions' roles before the provider they trust.
-        optional_step!(github::destroy_preview_role(self, mode));
-        optional_step!(github::destroy_publish_role(self, mode));
-        optional_step!(github::destroy_provider(self, mode));
+        optional_step!(ci::destroy_preview_role(self, mode));
+        optional_step!(ci::destroy_publish_role(self, mode));
+        optional_step!(ci::destroy_provider(self, mode));
         if self.domains.is_some() {
             cloudfront::distribution::locate(self).await?;
             step!(domain::destroy_dns(self, mode));

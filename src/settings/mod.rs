@@ -5,6 +5,7 @@
 //! registry in [`keys`]; the winner for each key is kept with its [`Origin`], and one immutable
 //! [`Settings`] value is built from them for the commands.
 
+pub mod domain;
 pub mod keys;
 pub mod model;
 pub mod source;

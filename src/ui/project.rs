@@ -69,7 +69,7 @@ pub struct ProjectView {
     pub resources: Vec<ResourceView>,
     pub ids: crate::infra::Ids,
     /// `ci.github`: the roles GitHub Actions assumes (publish, previews) and the provider.
-    pub github: Option<crate::infra::github::GithubIds>,
+    pub github: Option<crate::infra::ci::GithubIds>,
 }
 
 #[derive(Serialize)]

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use cargo_cloudfront_host::aws::{Aws, AwsOptions};
 use cargo_cloudfront_host::github_workflow::{self as workflow, WorkflowSpec};
-use cargo_cloudfront_host::infra::github::{decode_policy, provider_arn};
+use cargo_cloudfront_host::infra::ci::{decode_policy, provider_arn};
 use cargo_cloudfront_host::names::{Names, Scope};
 use serde_json::Value;
 

@@ -17,13 +17,7 @@ const FUNCTION: &str = "function";
 /// the edge options).
 fn code(stack: &Stack<'_>) -> Result<String, InfraError> {
     let redirect = stack.domains.as_ref().and_then(|d| d.redirect.as_ref());
-    let options = crate::edge::function::EdgeOptions::from_settings(stack.settings);
-    Ok(crate::edge::function::render_full(
-        stack.settings.routing_mode(),
-        &stack.settings.precompress,
-        redirect,
-        &options,
-    )?)
+    Ok(crate::edge::spec::FunctionSpec::from_settings(stack.settings, redirect).render()?)
 }
 
 fn function_config(comment: &str, kvs_arn: &str) -> Result<FunctionConfig, InfraError> {
