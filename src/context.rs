@@ -88,21 +88,6 @@ impl Context {
         })
     }
 
-    /// A context around a project resolved earlier (no detection result kept).
-    pub fn from_project(project: Project, ui: Ui) -> Self {
-        let detection = Err(DetectError::NothingFound {
-            dir: project.root.clone(),
-            package: None,
-        });
-        Context {
-            ui,
-            project,
-            detection,
-            aws: OnceCell::new(),
-            connection: OnceCell::new(),
-        }
-    }
-
     pub fn settings(&self) -> &Settings {
         &self.project.settings
     }

@@ -28,7 +28,6 @@ pub async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<()> {
     match &cli.command {
         Command::Completions(args) => return completions::run(args),
         Command::Man(args) => return man::run(args, ui),
-        Command::Serve(args) => return serve::run(&cli.global, args, ui).await,
         _ => {}
     }
     let options = match &cli.command {
@@ -51,27 +50,9 @@ pub async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<()> {
         Command::Status(args) => status::run(&ctx, args).await,
         Command::Upload => upload::run(&ctx).await,
         Command::Ci(crate::cli::CiCommand::Github(args)) => ci::github(&ctx, args).await,
-        Command::Completions(_) | Command::Man(_) | Command::Serve(_) => Ok(()),
+        Command::Serve(args) => serve::run(&ctx, args).await,
+        Command::Completions(_) | Command::Man(_) => Ok(()),
     }
-}
-
-/// The project as every command sees it, for `serve` until it takes the [`Context`].
-pub(crate) async fn load_detected(
-    global: &crate::cli::GlobalArgs,
-    ui: &Ui,
-) -> anyhow::Result<crate::project::Project> {
-    Ok(Context::load(global, ui.clone(), Options::default())
-        .await?
-        .project)
-}
-
-/// The deployed site, for `serve` until it takes the [`Context`].
-pub(crate) async fn open_release(
-    project: &crate::project::Project,
-    ui: &Ui,
-) -> anyhow::Result<crate::release::Release> {
-    let ctx = Context::from_project(project.clone(), ui.clone());
-    ctx.release().await
 }
 
 /// An error whose details the command already printed (its result included): only the exit

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::cli::{GlobalArgs, ServeArgs};
+use crate::cli::ServeArgs;
+use crate::context::Context;
 use crate::edge::headers::SecurityHeaders;
 use crate::edge::spec::FunctionSpec;
 use crate::release::manifest::validate_version_id;
 use crate::serve::{self, Edge, EdgeConfig, LOCAL_VERSION, Live, LocalFunction, Notice, Served};
-use crate::ui::Ui;
 
 #[derive(Serialize)]
 struct ServeView {
@@ -27,9 +27,8 @@ struct ServeView {
     routing: String,
 }
 
-pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> anyhow::Result<()> {
-    let project = super::load_detected(global, ui).await?;
-    let settings = &project.settings;
+pub async fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
+    let (ui, settings) = (&ctx.ui, ctx.settings());
 
     // The same function `deploy` publishes, custom-domain redirect included.
     let domains = settings
@@ -59,7 +58,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> anyhow::Resu
             .as_deref()
             .map(crate::release::previews::slug)
             .transpose()?;
-        let release = super::open_release(&project, ui).await?;
+        let release = ctx.release().await?;
         let source =
             serve::bucket_source(release, preview.as_deref(), args.version_id.as_deref()).await?;
         let bucket = &source.bucket;
@@ -90,7 +89,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> anyhow::Resu
         };
         (source.origin, source.live, view)
     } else {
-        let (dir, root) = serve::site_dir(args.dir.as_deref(), settings, &project.root)?;
+        let (dir, root) = serve::site_dir(args.dir.as_deref(), settings, &ctx.project.root)?;
         ui.status(
             "Serving",
             format_args!("{} as version `{LOCAL_VERSION}`", dir.display()),

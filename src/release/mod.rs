@@ -140,6 +140,8 @@ pub struct Release {
     /// Manifests read or written by this process. A manifest is write-once, so a copy never
     /// goes stale; retention, which deletes them, asks the listing first.
     manifests: std::sync::Mutex<std::collections::HashMap<String, manifest::Manifest>>,
+    /// What the last publish read as live before it started (for its error message).
+    live_at_start: std::sync::Mutex<Option<Option<String>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +191,7 @@ impl Release {
             counters: Arc::new(Counters::default()),
             progress: Arc::new(crate::ui::progress::UploadBars),
             manifests: Default::default(),
+            live_at_start: Default::default(),
         }
     }
 
@@ -199,6 +202,15 @@ impl Release {
 
     pub async fn publish(&self, options: &PublishOptions) -> Result<PublishReport, ReleaseError> {
         self.publish_with(options, &ScanRules::default()).await
+    }
+
+    /// What the last [`Release::publish_with`] read as live before it wrote anything, if it
+    /// got that far: a failed publish says what is live now relative to it.
+    pub fn live_at_start(&self) -> Option<Option<String>> {
+        self.live_at_start
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Stages the site as `options.version` (claim, upload, manifest, check), then, with
@@ -234,6 +246,8 @@ impl Release {
         };
         let read = async {
             let live_before = self.pointer.read().await?;
+            *self.live_at_start.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(live_before.clone());
             let pre = self.prefetch(version, live_before.as_deref()).await?;
             Ok::<_, ReleaseError>((live_before, pre))
         };

@@ -126,11 +126,10 @@ pub async fn publish(
         quiet: ui.quiet,
     };
     let rules = scan_rules(project, &options.dir)?;
-    let before = release.pointer.read().await.ok();
     let report = match release.publish_with(&options, &rules).await {
         Ok(report) => report,
         Err(e) => {
-            let now = release.live_now(before).await;
+            let now = release.live_now(release.live_at_start()).await;
             return Err(anyhow::Error::new(e).context(format!("publish failed; {now}")));
         }
     };
