@@ -16,6 +16,7 @@ use super::manifest::{CLAIM_PREFIX, object_key};
 use super::objects::{PutOnce, to_json};
 use super::scan::{Encoding, Site};
 use super::{Release, ReleaseError};
+use crate::aws::AwsError;
 
 pub fn claim_key(version: &str) -> String {
     format!("{CLAIM_PREFIX}{version}.json")
@@ -89,10 +90,10 @@ impl Release {
                     version: claim.version.clone(),
                     since: existing.created,
                 }),
-                None => Err(ReleaseError::Aws {
-                    action: format!("claim version {}", claim.version),
-                    message: "S3 reported the claim exists, but it could not be read back".into(),
-                }),
+                None => Err(ReleaseError::Aws(AwsError::plain(
+                    format!("could not claim version {}", claim.version),
+                    "S3 reported the claim exists, but it could not be read back",
+                ))),
             },
         }
     }

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::aws::describe;
+use crate::aws::AwsError;
 use crate::settings::RetentionSettings;
 use claim::Claim;
 use manifest::GitInfo;
@@ -47,8 +47,8 @@ pub enum ReleaseError {
     SymlinkEscapes { link: PathBuf, target: PathBuf },
     #[error("{path}: `_cloudfront-host/` is reserved for the tool's own state and is never served")]
     ReservedPath { path: String },
-    #[error("could not {action}: {message}")]
-    Aws { action: String, message: String },
+    #[error(transparent)]
+    Aws(#[from] AwsError),
     #[error(
         "{key} already exists in the shared immutable area with different content. Content-hashed \
          names must never change their bytes; rebuild (the hash in the name will change) or rename the file"
@@ -323,10 +323,10 @@ impl Target {
                     what: format!("bucket {bucket}"),
                 });
             }
-            return Err(ReleaseError::Aws {
-                action: format!("look up bucket {bucket}"),
-                message: describe(&e),
-            });
+            return Err(ReleaseError::Aws(AwsError::from_sdk(
+                format!("look up bucket {bucket}"),
+                &e,
+            )));
         }
         let kvs = names.kvs();
         let described = aws
@@ -343,10 +343,10 @@ impl Target {
                         what: format!("KeyValueStore {kvs}"),
                     }
                 } else {
-                    ReleaseError::Aws {
-                        action: format!("look up KeyValueStore {kvs}"),
-                        message: describe(&e),
-                    }
+                    ReleaseError::Aws(AwsError::from_sdk(
+                        format!("look up KeyValueStore {kvs}"),
+                        &e,
+                    ))
                 }
             })?;
         let kvs_arn = described

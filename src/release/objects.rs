@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::upload::Counters;
 use super::{Release, ReleaseError};
-use crate::aws::describe;
+use crate::aws::AwsError;
 
 /// One object of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,9 +90,11 @@ impl Release {
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             Counters::add(&self.counters.list, 1);
-            let page = page.map_err(|e| ReleaseError::Aws {
-                action: format!("list s3://{bucket}/{prefix}"),
-                message: describe(&e),
+            let page = page.map_err(|e| {
+                ReleaseError::Aws(AwsError::from_sdk(
+                    format!("list s3://{bucket}/{prefix}"),
+                    &e,
+                ))
             })?;
             for object in page.contents() {
                 if let Some(key) = object.key() {
@@ -135,9 +137,11 @@ impl Release {
         let mut out = HashSet::new();
         while let Some(page) = pages.next().await {
             Counters::add(&self.counters.list, 1);
-            let page = page.map_err(|e| ReleaseError::Aws {
-                action: format!("list the folders of s3://{bucket}"),
-                message: describe(&e),
+            let page = page.map_err(|e| {
+                ReleaseError::Aws(AwsError::from_sdk(
+                    format!("list the folders of s3://{bucket}"),
+                    &e,
+                ))
             })?;
             for p in page.common_prefixes() {
                 if let Some(name) = p.prefix().and_then(|p| p.strip_suffix('/')) {
@@ -157,10 +161,7 @@ impl Release {
             .key(key)
             .send()
             .await
-            .map_err(|e| ReleaseError::Aws {
-                action: format!("read {key}"),
-                message: describe(&e),
-            })?;
+            .map_err(|e| ReleaseError::Aws(AwsError::from_sdk(format!("read {key}"), &e)))?;
         Ok(Stored {
             size: head.content_length().unwrap_or(0) as u64,
             sha256: head.metadata().and_then(|m| m.get("sha256")).cloned(),
@@ -188,20 +189,20 @@ impl Release {
                     return Ok(None);
                 }
                 Err(e) => {
-                    return Err(ReleaseError::Aws {
-                        action: format!("read {key}"),
-                        message: describe(&e),
-                    });
+                    return Err(ReleaseError::Aws(AwsError::from_sdk(
+                        format!("read {key}"),
+                        &e,
+                    )));
                 }
             };
             match out.body.collect().await {
                 Ok(bytes) => return Ok(Some(bytes.into_bytes().to_vec())),
                 Err(_) if attempt < 2 => attempt += 1,
                 Err(e) => {
-                    return Err(ReleaseError::Aws {
-                        action: format!("read {key}"),
-                        message: e.to_string(),
-                    });
+                    return Err(ReleaseError::Aws(AwsError::new(
+                        format!("could not read {key}"),
+                        &e,
+                    )));
                 }
             }
         }
@@ -238,10 +239,7 @@ impl Release {
                 }
                 Err(e) if has_code(&e, "PreconditionFailed") => return Ok(PutOnce::Exists),
                 Err(e) => {
-                    return Err(ReleaseError::Aws {
-                        action: what.to_string(),
-                        message: describe(&e),
-                    });
+                    return Err(ReleaseError::Aws(AwsError::from_sdk(what.to_string(), &e)));
                 }
             }
         }
@@ -259,10 +257,7 @@ impl Release {
             .body(body.into())
             .send()
             .await
-            .map_err(|e| ReleaseError::Aws {
-                action: format!("write {key}"),
-                message: describe(&e),
-            })?;
+            .map_err(|e| ReleaseError::Aws(AwsError::from_sdk(format!("write {key}"), &e)))?;
         Ok(())
     }
 
@@ -288,9 +283,8 @@ impl Release {
                 .set_objects(Some(ids))
                 .quiet(true)
                 .build()
-                .map_err(|e| ReleaseError::Aws {
-                    action: "build a batch delete".into(),
-                    message: e.to_string(),
+                .map_err(|e| {
+                    ReleaseError::Aws(AwsError::new("could not build a batch delete", &e))
                 })?;
             Counters::add(&self.counters.delete, 1);
             let out = self
@@ -300,15 +294,12 @@ impl Release {
                 .delete(delete)
                 .send()
                 .await
-                .map_err(|e| ReleaseError::Aws {
-                    action: "delete old objects".into(),
-                    message: describe(&e),
-                })?;
+                .map_err(|e| ReleaseError::Aws(AwsError::from_sdk("delete old objects", &e)))?;
             if let Some(err) = out.errors().first() {
-                return Err(ReleaseError::Aws {
-                    action: format!("delete {}", err.key().unwrap_or("an object")),
-                    message: err.message().unwrap_or("unknown error").to_string(),
-                });
+                return Err(ReleaseError::Aws(AwsError::plain(
+                    format!("could not delete {}", err.key().unwrap_or("an object")),
+                    err.message().unwrap_or("unknown error"),
+                )));
             }
         }
         Ok(())
@@ -319,10 +310,8 @@ impl Release {
 /// manifest and writes its own, and indentation made them a third larger (`jq` shows them
 /// indented).
 pub fn to_json<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, ReleaseError> {
-    serde_json::to_vec(value).map_err(|e| ReleaseError::Aws {
-        action: format!("serialize {key}"),
-        message: e.to_string(),
-    })
+    serde_json::to_vec(value)
+        .map_err(|e| ReleaseError::Aws(AwsError::new(format!("could not serialize {key}"), &e)))
 }
 
 /// S3's error code: 412 `PreconditionFailed` (a conditional write's condition failed), 409

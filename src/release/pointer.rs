@@ -11,7 +11,7 @@ use aws_sdk_cloudfrontkeyvaluestore::error::SdkError;
 use super::manifest::Manifest;
 use super::upload::{Counters, copy_source};
 use super::{ERROR_PAGE, Release, ReleaseError};
-use crate::aws::describe;
+use crate::aws::{AwsError, describe};
 
 pub const LIVE_KEY: &str = "live";
 
@@ -134,10 +134,10 @@ pub async fn read_key(
         {
             Ok(None)
         }
-        Err(e) => Err(ReleaseError::Aws {
-            action: format!("read `{key}` from the KeyValueStore"),
-            message: describe(&e),
-        }),
+        Err(e) => Err(ReleaseError::Aws(AwsError::from_sdk(
+            format!("read `{key}` from the KeyValueStore"),
+            &e,
+        ))),
     }
 }
 
@@ -148,10 +148,7 @@ async fn store_etag(client: &Client, arn: &str) -> Result<String, ReleaseError> 
         .kvs_arn(arn)
         .send()
         .await
-        .map_err(|e| ReleaseError::Aws {
-            action: "describe the KeyValueStore".into(),
-            message: describe(&e),
-        })?;
+        .map_err(|e| ReleaseError::Aws(AwsError::from_sdk("describe the KeyValueStore", &e)))?;
     Ok(store.e_tag().to_string())
 }
 
@@ -169,9 +166,8 @@ pub async fn list_keys(
             .set_next_token(token.clone())
             .send()
             .await
-            .map_err(|e| ReleaseError::Aws {
-                action: "list the KeyValueStore's keys".into(),
-                message: describe(&e),
+            .map_err(|e| {
+                ReleaseError::Aws(AwsError::from_sdk("list the KeyValueStore's keys", &e))
             })?;
         for item in page.items() {
             out.insert(item.key().to_string(), item.value().to_string());
@@ -264,19 +260,19 @@ pub async fn write_key(client: &Client, arn: &str, op: KeyWrite<'_>) -> Result<(
         let conflict = match written {
             Written::Done => return Ok(()),
             Written::Failed(message) => {
-                return Err(ReleaseError::Aws {
-                    action: failed,
+                return Err(ReleaseError::Aws(AwsError::plain(
+                    format!("could not {failed}"),
                     message,
-                });
+                )));
             }
             Written::Conflict(message) => message,
         };
         attempt += 1;
         if attempt >= 5 {
-            return Err(ReleaseError::Aws {
-                action: format!("write {key} to the KeyValueStore (the store kept changing)"),
-                message: conflict,
-            });
+            return Err(ReleaseError::Aws(AwsError::plain(
+                format!("could not write {key} to the KeyValueStore (the store kept changing)"),
+                conflict,
+            )));
         }
         tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
     }

@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::limiter::{self, Limiter, ThrottleWatch};
 use super::scan::Digests;
 use super::{PublishOptions, Release, ReleaseError};
-use crate::aws::describe;
+use crate::aws::AwsError;
 
 mod multipart;
 
@@ -312,10 +312,7 @@ impl Session<'_> {
                     tokio::time::sleep(Duration::from_millis(500 << round)).await;
                 }
                 Err(e) => {
-                    return Err(ReleaseError::Aws {
-                        action: action(),
-                        message: describe(&e),
-                    });
+                    return Err(ReleaseError::Aws(AwsError::from_sdk(action(), &e)));
                 }
             }
         }

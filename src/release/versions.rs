@@ -3,6 +3,7 @@
 
 use super::manifest::{self, Manifest, manifest_key};
 use super::{Release, ReleaseError};
+use crate::aws::AwsError;
 
 impl Release {
     /// The manifest of `version`, if it is complete.
@@ -14,10 +15,8 @@ impl Release {
         let Some(bytes) = self.get_bytes(&key).await? else {
             return Ok(None);
         };
-        let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| ReleaseError::Aws {
-            action: format!("parse {key}"),
-            message: e.to_string(),
-        })?;
+        let manifest: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| ReleaseError::Aws(AwsError::new(format!("could not parse {key}"), &e)))?;
         self.remember_manifest(&manifest);
         Ok(Some(manifest))
     }
