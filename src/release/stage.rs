@@ -9,7 +9,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::claim::Claimed;
 use super::compress;
 use super::manifest::{IMMUTABLE_PREFIX, Manifest, manifest_key};
-use super::objects::{Listed, PutOnce, Stored, to_json};
+use super::objects::{HEADS_AT_ONCE, Listed, PutOnce, Stored, to_json};
 use super::plan::{self, Action, Bucket};
 use super::scan::Site;
 use super::{PublishOptions, Release, ReleaseError};
@@ -25,9 +25,6 @@ pub struct Staged {
     pub unchanged: usize,
     pub repaired: usize,
 }
-
-/// HEAD requests a plan waits for, sent at once.
-const HEADS_AT_ONCE: usize = 16;
 
 /// What a publish reads before it writes anything: the version's own manifest (a re-run of a
 /// published version), the live version's, and the listings of the version's folder and of

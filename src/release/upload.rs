@@ -1,6 +1,6 @@
 //! The upload engine: parallel S3 requests within an adaptive window (limiter.rs), streaming
 //! from disk, multipart above a threshold, server-side copies, and counters for the summary.
-//! Retries with backoff come from the SDK's retry configuration (src/aws.rs); SlowDown also
+//! Retries with backoff come from the SDK's retry configuration (src/aws/mod.rs); SlowDown also
 //! narrows the window.
 
 use std::future::Future;

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use super::compress;
 use super::manifest::{IMMUTABLE_PREFIX, Manifest};
-use super::objects::Listed;
+use futures::{StreamExt, TryStreamExt};
+
+use super::objects::{HEADS_AT_ONCE, Listed};
 use super::plan::put;
 use super::scan::{Encoding, Site};
 use super::upload::Task;
@@ -101,22 +103,27 @@ impl Release {
             futures::try_join!(self.list_hinted(&folder, &own), shared)?;
         listed.extend(shared);
         let mut bad = Vec::new();
+        let mut unsure = Vec::new();
         for e in expected(manifest) {
-            let Some(l) = listed.get(e.key) else {
-                bad.push(e.key.to_string());
-                continue;
-            };
-            if l.size != e.size {
-                bad.push(e.key.to_string());
-                continue;
+            match listed.get(e.key) {
+                None => bad.push(e.key.to_string()),
+                Some(l) if l.size != e.size => bad.push(e.key.to_string()),
+                Some(l) if e.md5.is_some_and(|m| m == l.etag) => {}
+                // Not the MD5: a multipart upload, a bucket encrypted with SSE-KMS (whose ETags
+                // are not MD5s), a listing without ETags, or other bytes. The SHA-256 stored
+                // with the object decides, one HEAD each, side by side.
+                Some(_) => unsure.push(e),
             }
-            if e.md5.is_some_and(|m| m == l.etag) {
-                continue;
-            }
-            // Not the MD5: a multipart upload, a bucket encrypted with SSE-KMS (whose ETags
-            // are not MD5s), or other bytes. The SHA-256 stored with the object decides.
-            if self.head(e.key).await?.sha256.as_deref() != Some(e.sha256) {
-                bad.push(e.key.to_string());
+        }
+        let mut heads = futures::stream::iter(unsure)
+            .map(|e| async move {
+                let stored = self.head(e.key).await?;
+                Ok::<_, ReleaseError>((e.key, stored.sha256.as_deref() == Some(e.sha256)))
+            })
+            .buffer_unordered(HEADS_AT_ONCE);
+        while let Some((key, same)) = heads.try_next().await? {
+            if !same {
+                bad.push(key.to_string());
             }
         }
         Ok(bad)

@@ -1,6 +1,6 @@
 //! Every CloudFront operation the product uses (origin access control, cache and
 //! response-headers policies, KeyValueStore control and data plane, functions by stage,
-//! distributions), called through `src/aws.rs` against the emulator and read back.
+//! distributions), called through `src/aws/mod.rs` against the emulator and read back.
 
 use crate::support;
 

@@ -1,5 +1,5 @@
 //! Every CodeBuild, CodePipeline and CodeStar connections operation the product uses, called
-//! through `src/aws.rs` against the emulator and read back.
+//! through `src/aws/mod.rs` against the emulator and read back.
 
 use crate::support;
 

@@ -1,5 +1,5 @@
 //! Every S3, IAM, STS, ACM and Route 53 operation the product uses, called once through
-//! `src/aws.rs` against the local emulator, with its effect read back.
+//! `src/aws/mod.rs` against the local emulator, with its effect read back.
 
 use crate::support;
 

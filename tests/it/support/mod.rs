@@ -44,7 +44,7 @@ pub fn emulator() -> &'static str {
     })
 }
 
-/// SDK clients for `region`, built by the product's own `src/aws.rs`, aimed at the emulator.
+/// SDK clients for `region`, built by the product's own `src/aws/mod.rs`, aimed at the emulator.
 pub async fn aws(region: &str) -> Aws {
     Aws::load(&AwsOptions {
         profile: None,
