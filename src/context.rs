@@ -13,7 +13,7 @@ use crate::detect::{self, DetectError, Detection, Hints};
 use crate::infra::Stack;
 use crate::infra::ci::GithubSpec;
 use crate::infra::pipeline::PipelineSpec;
-use crate::infra::pipeline_run::pipeline_spec;
+use crate::infra::pipeline::run::pipeline_spec;
 use crate::names::Names;
 use crate::project::{CommandFlags, Project};
 use crate::release::{Release, Target};

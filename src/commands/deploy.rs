@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::cli::DeployArgs;
 use crate::context::Context;
-use crate::infra::pipeline_run::{PipelineView, start_first_run};
+use crate::infra::pipeline::run::{PipelineView, start_first_run};
 use crate::infra::{Change, Mode, StackOptions};
 use crate::release::{PublishReport, Release, Target, default_version_id, password, site};
 use crate::ui::report;

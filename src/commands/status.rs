@@ -3,7 +3,7 @@
 
 use crate::cli::StatusArgs;
 use crate::context::Context;
-use crate::infra::pipeline_status;
+use crate::infra::pipeline::status as pipeline_status;
 
 pub async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<()> {
     let c = ctx.connect().await?;

@@ -2,7 +2,7 @@
 //! start an execution that builds exactly that object under its own version id.
 
 use crate::context::Context;
-use crate::infra::pipeline_upload::upload;
+use crate::infra::pipeline::upload::upload;
 
 pub async fn run(ctx: &Context) -> anyhow::Result<()> {
     let kind = &ctx.settings().source.kind;

@@ -9,16 +9,21 @@
 //!
 //! One file per resource, in the order `deploy` visits them: [`connection`], [`artifacts`],
 //! [`log_group`], [`roles`], [`codebuild`], [`codepipeline`]; [`source`] is what the pipeline
-//! builds from and [`status`] what its executions say.
+//! builds from and [`executions`] what its executions say. Beside the resources: [`run`] drives
+//! the first run after `deploy`, [`upload`] sends the project for an S3 source, and [`status`]
+//! follows executions for the `status` command.
 
 pub mod artifacts;
 pub mod codebuild;
 pub mod codepipeline;
 pub mod connection;
+pub mod executions;
 pub mod log_group;
 pub mod roles;
+pub mod run;
 pub mod source;
 pub mod status;
+pub mod upload;
 
 use serde::Serialize;
 
@@ -31,13 +36,13 @@ pub use connection::{
     connection_console_url, connection_service, connection_status, converge_connection,
     destroy_connection, wait_connection,
 };
+pub use executions::{Execution, FirstRun, executions_until_a_run, first_run, start_execution};
 pub use log_group::{converge_log_group, destroy_log_group};
 pub use roles::{
     build_policy, converge_build_role, converge_pipeline_role, destroy_build_role,
     destroy_pipeline_role, pipeline_policy, trust_policy,
 };
 pub use source::{PipelineSpec, SOURCE_KEY, SourceSpec, VERSION_VARIABLE};
-pub use status::{Execution, FirstRun, executions_until_a_run, first_run, start_execution};
 
 /// The inline policy every role of ours carries (one per role).
 pub use super::iam_role::{POLICY_NAME, canonical_policy};

@@ -25,7 +25,7 @@ pub struct PipelineView {
     pub existing_execution: Option<pipeline::Execution>,
     /// Why deploy started a run, or why it did not.
     pub reason: String,
-    pub upload: Option<super::pipeline_upload::UploadReport>,
+    pub upload: Option<super::upload::UploadReport>,
 }
 
 /// The pipeline's desired source and buildspec, or `None` for `source.kind = "local"`.
@@ -137,7 +137,7 @@ pub async fn start_first_run(
     view.reason = why;
     match spec.source {
         SourceSpec::S3 => {
-            let report = super::pipeline_upload::upload(project, aws, names, ui).await?;
+            let report = super::upload::upload(project, aws, names, ui).await?;
             view.started_execution = Some(report.execution_id.clone());
             view.upload = Some(report);
         }
