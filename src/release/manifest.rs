@@ -91,6 +91,15 @@ impl Manifest {
         })
     }
 
+    /// Every key, sorted as S3 lists them (UTF-8 byte order), split into the shared
+    /// `_immutable/` ones and the version's own: the hints of a ranged listing.
+    pub fn sorted_keys(&self) -> (Vec<&str>, Vec<&str>) {
+        let mut keys: Vec<&str> = self.keys().collect();
+        keys.sort_unstable();
+        keys.into_iter()
+            .partition(|k| k.starts_with(IMMUTABLE_PREFIX))
+    }
+
     /// Two manifests publish the same site when their files are equal; times and git facts
     /// do not matter.
     pub fn same_content(&self, other: &Manifest) -> bool {

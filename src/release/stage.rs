@@ -53,12 +53,14 @@ impl Release {
         // (A re-run of the live version is `existing`: staging it only checks the bucket.)
         let (existing, live) = futures::try_join!(self.manifest(version), live)?;
         // A new version's folder is empty (its id was never claimed): one request tells.
-        let version_hints = existing.as_ref().map(sorted_keys).unwrap_or_default();
+        let version_hints = existing
+            .as_ref()
+            .map(|m| m.sorted_keys().1)
+            .unwrap_or_default();
         let mut immutable_hints: Vec<&str> = live
             .iter()
             .chain(&existing)
-            .flat_map(|m| m.keys())
-            .filter(|k| k.starts_with(IMMUTABLE_PREFIX))
+            .flat_map(|m| m.sorted_keys().0)
             .collect();
         immutable_hints.sort_unstable();
         immutable_hints.dedup();
@@ -196,12 +198,4 @@ impl Release {
             },
         }
     }
-}
-
-/// The object keys of `manifest` under its version folder, sorted (listing hints).
-fn sorted_keys(manifest: &Manifest) -> Vec<&str> {
-    let folder = format!("{}/", manifest.version);
-    let mut keys: Vec<&str> = manifest.keys().filter(|k| k.starts_with(&folder)).collect();
-    keys.sort_unstable();
-    keys
 }

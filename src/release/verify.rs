@@ -87,11 +87,7 @@ impl Release {
     /// The keys of `manifest` that are missing from the bucket or hold other bytes.
     pub async fn check_bucket(&self, manifest: &Manifest) -> Result<Vec<String>, ReleaseError> {
         let folder = format!("{}/", manifest.version);
-        let mut keys: Vec<&str> = manifest.keys().collect();
-        keys.sort_unstable();
-        let (immutable, own): (Vec<&str>, Vec<&str>) = keys
-            .into_iter()
-            .partition(|k| k.starts_with(IMMUTABLE_PREFIX));
+        let (immutable, own) = manifest.sorted_keys();
         let shared = async {
             if immutable.is_empty() {
                 Ok(HashMap::new())
