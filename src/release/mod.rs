@@ -179,7 +179,26 @@ pub struct PublishReport {
     /// The adaptive window of the uploads (its ceiling is `upload.concurrency`).
     pub concurrency: limiter::Summary,
     pub seconds: f64,
+    /// Where the seconds went.
+    pub timings: Timings,
     pub retention: Option<retention::RetentionReport>,
+}
+
+/// Seconds spent in each step of a publish (`seconds` is their sum, give or take the steps
+/// too small to name).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Hashing the files, the claim and the reads of the bucket and the pointer, side by side.
+    pub read: f64,
+    /// Deciding what each file needs, compressing siblings the build did not make, and the
+    /// uploads and copies.
+    pub send: f64,
+    /// The manifest, and reading back what this publish did not write itself.
+    pub check: f64,
+    /// Making the version live (0 when it stays staged).
+    pub flip: f64,
+    /// The error page and retention, side by side.
+    pub after_flip: f64,
 }
 
 impl Release {
@@ -241,20 +260,34 @@ impl Release {
                 path: options.dir.clone(),
                 message: e.to_string(),
             })??;
-            let claimed = self.claim(&Claim::for_site(&site, version)).await;
-            Ok::<_, ReleaseError>((site, claimed))
+            let claim = Claim::for_site(&site, version);
+            let (claimed, immutable) =
+                futures::join!(self.claim(&claim), self.stat_immutable(&site, version));
+            Ok::<_, ReleaseError>((site, claimed, immutable?))
         };
         let read = async {
             let live_before = self.pointer.read().await?;
             *self.live_at_start.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(live_before.clone());
-            let pre = self.prefetch(version, live_before.as_deref()).await?;
-            Ok::<_, ReleaseError>((live_before, pre))
+            let manifests = self.manifests(version, live_before.as_deref()).await?;
+            Ok::<_, ReleaseError>((live_before, manifests))
         };
         let (claim, read) = futures::join!(claim, read);
-        let (site, claimed) = claim?;
-        let (live_before, pre) = read?;
+        let mut timings = Timings {
+            read: started.elapsed().as_secs_f64(),
+            ..Timings::default()
+        };
+        let (site, claimed, immutable_objects) = claim?;
+        let (live_before, (existing, live)) = read?;
+        let pre = stage::Prefetched {
+            existing,
+            live,
+            immutable_objects,
+        };
         let staged = self.stage(options, &site, pre, claimed).await?;
+        timings.send = staged.send_seconds;
+        timings.check = staged.check_seconds;
+        let staged_at = Instant::now();
         let mut live = live_before.clone();
         let mut retention_report = None;
         // A re-run of the live version finishes its post-flip step too.
@@ -280,7 +313,10 @@ impl Release {
                     .await
                     .map(Some)
             };
+            let flipped = Instant::now();
+            timings.flip = flipped.duration_since(staged_at).as_secs_f64();
             let (finished, retained) = futures::join!(finish, retain);
+            timings.after_flip = flipped.elapsed().as_secs_f64();
             finished?;
             retention_report = retained?;
         }
@@ -303,6 +339,7 @@ impl Release {
             requests: self.counters.snapshot(),
             concurrency: self.counters.concurrency(),
             seconds: started.elapsed().as_secs_f64(),
+            timings,
             retention: retention_report,
         })
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::upload::Counters;
@@ -154,6 +155,63 @@ impl Release {
             }
         }
         Ok(out)
+    }
+
+    /// What the bucket holds under `keys` (sorted, all under `prefix`), absent keys left out. A
+    /// few keys cost a HEAD each, side by side: one round trip, whatever else the prefix holds.
+    /// More cost the prefix's listing, in ranges ([`Release::list_hinted`]), which may also
+    /// name keys that were not asked for.
+    pub async fn stat(
+        &self,
+        prefix: &str,
+        keys: &[&str],
+    ) -> Result<HashMap<String, Listed>, ReleaseError> {
+        if keys.len() > HEADS_AT_ONCE {
+            return self.list_hinted(prefix, keys).await;
+        }
+        futures::stream::iter(keys)
+            .map(|key| async move {
+                Ok::<_, ReleaseError>(self.head_listed(key).await?.map(|l| (key.to_string(), l)))
+            })
+            .buffer_unordered(HEADS_AT_ONCE)
+            .try_filter_map(|found| async move { Ok(found) })
+            .try_collect()
+            .await
+    }
+
+    /// A HEAD of `key` as a listing would show it, or `None` when there is no such object.
+    async fn head_listed(&self, key: &str) -> Result<Option<Listed>, ReleaseError> {
+        Counters::add(&self.counters.head, 1);
+        match self
+            .s3
+            .head_object()
+            .bucket(&self.target.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(Listed {
+                size: head.content_length().unwrap_or(0) as u64,
+                etag: head
+                    .e_tag()
+                    .unwrap_or_default()
+                    .trim_matches('"')
+                    .to_string(),
+                modified: head
+                    .last_modified()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+            })),
+            Err(e)
+                if e.as_service_error().is_some_and(|s| s.is_not_found())
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(ReleaseError::Aws(AwsError::from_sdk(
+                format!("read {key}"),
+                &e,
+            ))),
+        }
     }
 
     pub async fn head(&self, key: &str) -> Result<Stored, ReleaseError> {

@@ -145,6 +145,7 @@ pub fn plan(
                     from: from.key.clone(),
                     key: entry.key.clone(),
                     size: entry.size,
+                    md5: entry.md5.clone(),
                 });
                 for (enc, variant) in &entry.encodings {
                     if let Some(source) = from.encodings.get(enc) {
@@ -152,6 +153,7 @@ pub fn plan(
                             from: source.key.clone(),
                             key: variant.key.clone(),
                             size: variant.size,
+                            md5: variant.md5.clone(),
                         });
                     }
                 }

@@ -3,12 +3,13 @@
 //! version can be pointed at (`live`, previews).
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
 
 use super::claim::Claimed;
 use super::compress;
-use super::manifest::{IMMUTABLE_PREFIX, Manifest, manifest_key};
+use super::manifest::{IMMUTABLE_PREFIX, Manifest, manifest_key, object_key};
 use super::objects::{HEADS_AT_ONCE, Listed, PutOnce, Stored, to_json};
 use super::plan::{self, Action, Bucket};
 use super::scan::Site;
@@ -24,26 +25,27 @@ pub struct Staged {
     pub copied: usize,
     pub unchanged: usize,
     pub repaired: usize,
+    /// Seconds spent sending, and then writing the manifest and checking the bucket.
+    pub send_seconds: f64,
+    pub check_seconds: f64,
 }
 
 /// What a publish reads before it writes anything: the version's own manifest (a re-run of a
-/// published version), the live version's, and the listings of the version's folder and of
-/// `_immutable/`. None of it needs the scan, so it is read while the files are hashed.
+/// published version) and the live version's, read while the files are hashed, and what
+/// `_immutable/` holds under the site's content-hashed names, read beside the claim.
 pub struct Prefetched {
-    existing: Option<Manifest>,
-    live: Option<Manifest>,
-    version_objects: HashMap<String, Listed>,
-    immutable_objects: HashMap<String, Listed>,
+    pub existing: Option<Manifest>,
+    pub live: Option<Manifest>,
+    pub immutable_objects: HashMap<String, Listed>,
 }
 
 impl Release {
-    /// Reads what [`Release::stage`] decides from: two round trips whatever the bucket holds
-    /// (the listings run as ranges side by side, split at the keys the manifests name).
-    pub async fn prefetch(
+    /// The manifests [`Release::stage`] decides from: `version`'s own and the live one's.
+    pub async fn manifests(
         &self,
         version: &str,
         live_before: Option<&str>,
-    ) -> Result<Prefetched, ReleaseError> {
+    ) -> Result<(Option<Manifest>, Option<Manifest>), ReleaseError> {
         let live = async {
             match live_before {
                 Some(v) if v != version => self.manifest(v).await,
@@ -51,30 +53,29 @@ impl Release {
             }
         };
         // (A re-run of the live version is `existing`: staging it only checks the bucket.)
-        let (existing, live) = futures::try_join!(self.manifest(version), live)?;
-        // A new version's folder is empty (its id was never claimed): one request tells.
-        let version_hints = existing
-            .as_ref()
-            .map(|m| m.sorted_keys().1)
-            .unwrap_or_default();
-        let mut immutable_hints: Vec<&str> = live
-            .iter()
-            .chain(&existing)
-            .flat_map(|m| m.sorted_keys().0)
-            .collect();
-        immutable_hints.sort_unstable();
-        immutable_hints.dedup();
-        let version_prefix = format!("{version}/");
-        let (version_objects, immutable_objects) = futures::try_join!(
-            self.list_hinted(&version_prefix, &version_hints),
-            self.list_hinted(IMMUTABLE_PREFIX, &immutable_hints)
-        )?;
-        Ok(Prefetched {
-            existing,
-            live,
-            version_objects,
-            immutable_objects,
-        })
+        futures::try_join!(self.manifest(version), live)
+    }
+
+    /// What `_immutable/` holds under the names `site` would store there (siblings included):
+    /// only these decide anything, so a few HEADs replace a listing of everything shared.
+    pub async fn stat_immutable(
+        &self,
+        site: &Site,
+        version: &str,
+    ) -> Result<HashMap<String, Listed>, ReleaseError> {
+        let mut keys: Vec<String> = Vec::new();
+        for f in site.files.iter().filter(|f| f.hashed) {
+            let key = object_key(version, &f.path, true);
+            if f.precompress {
+                for enc in plan::SIBLINGS {
+                    keys.push(format!("{key}{}", enc.suffix()));
+                }
+            }
+            keys.push(key);
+        }
+        keys.sort_unstable();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.stat(IMMUTABLE_PREFIX, &keys).await
     }
 
     /// Claims the version (write-once), sends what the bucket lacks, writes the manifest once,
@@ -90,13 +91,16 @@ impl Release {
         pre: Prefetched,
         claimed: Result<Claimed, ReleaseError>,
     ) -> Result<Staged, ReleaseError> {
+        let started = Instant::now();
         if let Some(existing) = pre.existing {
             if !plan::same_site(&existing, site, &options.version) {
                 return Err(ReleaseError::VersionExists {
                     version: options.version.clone(),
                 });
             }
-            let repaired = self.complete(&existing, site, options).await?;
+            let repaired = self
+                .complete(&existing, site, options, Default::default())
+                .await?;
             return Ok(Staged {
                 unchanged: existing.files.len(),
                 manifest: existing,
@@ -104,17 +108,24 @@ impl Release {
                 uploaded: 0,
                 copied: 0,
                 repaired,
+                send_seconds: 0.0,
+                check_seconds: started.elapsed().as_secs_f64(),
             });
         }
-        // Before the first write: a version id is write-once. The listings may predate the
-        // claim; anything they got wrong is found by the check after the manifest.
-        claimed?;
+        // Before the first write: a version id is write-once. The reads may predate the claim;
+        // anything they got wrong is found by the check after the manifest.
+        let claimed = claimed?;
         let Prefetched {
             live,
-            version_objects,
             immutable_objects,
             ..
         } = pre;
+        // Only an earlier run of this version (it holds the claim) can have left objects in
+        // its folder: a new claim means an empty folder, and no request to find that out.
+        let version_objects = match claimed {
+            Claimed::New => HashMap::new(),
+            Claimed::SameFiles => self.list(&format!("{}/", options.version)).await?,
+        };
         let needed = plan::heads_needed(site, &options.version, live.as_ref(), &immutable_objects);
         let heads = self.heads(needed).await?;
         let bucket = Bucket {
@@ -137,8 +148,10 @@ impl Release {
             plan.count(Action::Unchanged),
         );
         let tasks = std::mem::take(&mut plan.tasks);
-        self.send_tasks(tasks, unchanged, options, options.quiet)
+        let placed = self
+            .send_tasks(tasks, unchanged, options, options.quiet)
             .await?;
+        let sent = Instant::now();
 
         let mut files = plan.entries;
         files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -153,7 +166,7 @@ impl Release {
         let manifest = self.write_manifest(&manifest).await?;
         // Checked after the manifest exists (from then on retention counts its references):
         // whatever a concurrent retention removed before that is sent again here.
-        let repaired = self.complete(&manifest, site, options).await?;
+        let repaired = self.complete(&manifest, site, options, placed).await?;
         Ok(Staged {
             manifest,
             already_published: false,
@@ -161,6 +174,8 @@ impl Release {
             copied,
             unchanged,
             repaired,
+            send_seconds: sent.duration_since(started).as_secs_f64(),
+            check_seconds: sent.elapsed().as_secs_f64(),
         })
     }
 

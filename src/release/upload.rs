@@ -40,8 +40,16 @@ pub enum Task {
         from: String,
         key: String,
         size: u64,
+        /// The MD5 of the bytes, which a single-part object's ETag is: a copy answered with
+        /// it has placed these bytes.
+        md5: Option<String>,
     },
 }
+
+/// Keys whose bytes the requests of this process placed and S3 confirmed: a PUT whose
+/// SHA-256 S3 checked, or a copy answered with the expected ETag. The check after the
+/// manifest need not read them again.
+pub type Placed = std::collections::HashSet<String>;
 
 impl Task {
     fn size(&self) -> u64 {
@@ -168,7 +176,7 @@ impl Release {
         unchanged: usize,
         options: &PublishOptions,
         quiet: bool,
-    ) -> Result<(), ReleaseError> {
+    ) -> Result<Placed, ReleaseError> {
         let progress: Box<dyn Progress> = if quiet {
             Box::new(Silent)
         } else {
@@ -213,8 +221,12 @@ struct Session<'a> {
 impl Engine {
     /// Runs every task within an adaptive window of at most `concurrency` requests (see
     /// limiter.rs); the first failure stops the rest (nothing is live yet, so a re-run picks up
-    /// where this one ended).
-    pub async fn run(&self, tasks: Vec<Task>, progress: &dyn Progress) -> Result<(), ReleaseError> {
+    /// where this one ended). Returns the keys it placed and proved.
+    pub async fn run(
+        &self,
+        tasks: Vec<Task>,
+        progress: &dyn Progress,
+    ) -> Result<Placed, ReleaseError> {
         let ceiling = limiter::fit_open_files(self.concurrency.max(1));
         let limiter = Limiter::new(ceiling);
         // The SDK's retry quota (500 tokens, 5 per retry, shared by the client) is there to stop
@@ -244,6 +256,8 @@ impl Engine {
         let mut tasks = tasks;
         tasks.sort_by_key(|t| std::cmp::Reverse(t.size()));
         let session = &session;
+        let placed = Mutex::new(Placed::new());
+        let placed_ref = &placed;
         let result = futures::stream::iter(tasks.into_iter().map(Ok))
             .try_for_each_concurrent(ceiling, |task| async move {
                 match task {
@@ -261,16 +275,26 @@ impl Engine {
                             content_encoding,
                             digests: &digests,
                         };
-                        if digests.size > session.multipart_threshold {
+                        // A multipart upload's parts carry no checksum of the scanned bytes, so
+                        // only the check after the manifest can vouch for it.
+                        let proved = if digests.size > session.multipart_threshold {
                             session.put_multipart(&source, &key, &meta).await?;
+                            false
                         } else {
                             session.put(&source, &key, &meta).await?;
-                        }
+                            true
+                        };
                         session.progress.put_done();
+                        if proved {
+                            lock(placed_ref).insert(key);
+                        }
                     }
-                    Task::Copy { from, key, .. } => {
-                        session.copy(&from, &key).await?;
+                    Task::Copy { from, key, md5, .. } => {
+                        let etag = session.copy(&from, &key).await?;
                         session.progress.copy_done();
+                        if md5.is_some() && etag == md5 {
+                            lock(placed_ref).insert(key);
+                        }
                     }
                 }
                 Ok(())
@@ -281,8 +305,12 @@ impl Engine {
             .concurrency
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = limiter.summary();
-        result
+        result.map(|()| placed.into_inner().unwrap_or_else(|e| e.into_inner()))
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Session<'_> {
@@ -394,26 +422,31 @@ impl Session<'_> {
         Ok(())
     }
 
-    async fn copy(&self, from: &str, key: &str) -> Result<(), ReleaseError> {
+    /// Copies `from` to `key`; returns the new object's ETag (without quotes).
+    async fn copy(&self, from: &str, key: &str) -> Result<Option<String>, ReleaseError> {
         let source = copy_source(self.bucket, from);
-        self.send(
-            0,
-            || format!("copy {from} to {key}"),
-            |watch| {
-                Counters::add(&self.counters.copy, 1);
-                self.s3
-                    .copy_object()
-                    .bucket(self.bucket)
-                    .key(key)
-                    .copy_source(&source)
-                    .metadata_directive(MetadataDirective::Copy)
-                    .customize()
-                    .interceptor(watch)
-                    .send()
-            },
-        )
-        .await?;
-        Ok(())
+        let out = self
+            .send(
+                0,
+                || format!("copy {from} to {key}"),
+                |watch| {
+                    Counters::add(&self.counters.copy, 1);
+                    self.s3
+                        .copy_object()
+                        .bucket(self.bucket)
+                        .key(key)
+                        .copy_source(&source)
+                        .metadata_directive(MetadataDirective::Copy)
+                        .customize()
+                        .interceptor(watch)
+                        .send()
+                },
+            )
+            .await?;
+        Ok(out
+            .copy_object_result()
+            .and_then(|r| r.e_tag())
+            .map(|t| t.trim_matches('"').to_string()))
     }
 }
 
@@ -462,6 +495,7 @@ mod tests {
             from: "v0/x".into(),
             key: "v1/x".into(),
             size,
+            md5: None,
         }
     }
 

@@ -14,7 +14,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::objects::{HEADS_AT_ONCE, Listed};
 use super::plan::put;
 use super::scan::{Encoding, Site};
-use super::upload::Task;
+use super::upload::{Placed, Task};
 use super::{PublishOptions, Release, ReleaseError};
 
 /// One object a manifest says is in place.
@@ -52,6 +52,10 @@ fn expected(manifest: &Manifest) -> Vec<Expected<'_>> {
     out
 }
 
+fn unplaced<'a>(keys: Vec<&'a str>, placed: &Placed) -> Vec<&'a str> {
+    keys.into_iter().filter(|k| !placed.contains(*k)).collect()
+}
+
 /// How many times a check may find something missing and send it again before giving up (a
 /// retention running at the same time can remove an object once; it cannot keep doing so,
 /// because this version's manifest, written before the first check, now references it).
@@ -60,47 +64,54 @@ const ROUNDS: usize = 3;
 impl Release {
     /// Checks every object of `manifest` and sends again what is missing or different, from
     /// the local `site` (the same files: the caller compared them). Returns how many objects
-    /// were sent.
+    /// were sent. `placed` are keys this publish wrote and S3 confirmed: nothing removes them
+    /// while it runs (retention leaves a claimed folder and young objects alone), so they are
+    /// not read again.
     pub async fn complete(
         &self,
         manifest: &Manifest,
         site: &Site,
         options: &PublishOptions,
+        mut placed: Placed,
     ) -> Result<usize, ReleaseError> {
         let mut sent = 0;
         for _ in 0..ROUNDS {
-            let bad = self.check_bucket(manifest).await?;
+            let bad = self.check_bucket(manifest, &placed).await?;
             if bad.is_empty() {
                 return Ok(sent);
             }
             // `_scratch` holds siblings compressed again; it lives until the uploads read them.
             let (tasks, _scratch) = self.repair_tasks(manifest, &bad, site, options).await?;
             sent += tasks.len();
-            self.send_tasks(tasks, 0, options, true).await?;
+            placed.extend(self.send_tasks(tasks, 0, options, true).await?);
         }
-        match self.check_bucket(manifest).await?.first() {
+        match self.check_bucket(manifest, &placed).await?.first() {
             None => Ok(sent),
             Some(key) => Err(ReleaseError::Verification { key: key.clone() }),
         }
     }
 
-    /// The keys of `manifest` that are missing from the bucket or hold other bytes.
-    pub async fn check_bucket(&self, manifest: &Manifest) -> Result<Vec<String>, ReleaseError> {
+    /// The keys of `manifest` that are missing from the bucket or hold other bytes, `placed`
+    /// aside.
+    pub async fn check_bucket(
+        &self,
+        manifest: &Manifest,
+        placed: &Placed,
+    ) -> Result<Vec<String>, ReleaseError> {
         let folder = format!("{}/", manifest.version);
         let (immutable, own) = manifest.sorted_keys();
-        let shared = async {
-            if immutable.is_empty() {
-                Ok(HashMap::new())
-            } else {
-                self.list_hinted(IMMUTABLE_PREFIX, &immutable).await
-            }
-        };
-        let (mut listed, shared): (HashMap<String, Listed>, _) =
-            futures::try_join!(self.list_hinted(&folder, &own), shared)?;
+        let (immutable, own) = (unplaced(immutable, placed), unplaced(own, placed));
+        let (mut listed, shared): (HashMap<String, Listed>, _) = futures::try_join!(
+            self.stat(&folder, &own),
+            self.stat(IMMUTABLE_PREFIX, &immutable)
+        )?;
         listed.extend(shared);
         let mut bad = Vec::new();
         let mut unsure = Vec::new();
-        for e in expected(manifest) {
+        for e in expected(manifest)
+            .into_iter()
+            .filter(|e| !placed.contains(e.key))
+        {
             match listed.get(e.key) {
                 None => bad.push(e.key.to_string()),
                 Some(l) if l.size != e.size => bad.push(e.key.to_string()),

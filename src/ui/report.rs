@@ -142,6 +142,7 @@ mod tests {
             repaired: 0,
             left_out: Vec::new(),
             seconds: 0.81,
+            timings: Default::default(),
             retention: None,
         }
     }

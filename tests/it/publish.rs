@@ -251,6 +251,34 @@ async fn second_publish_sends_only_what_changed_and_rollback_switches_back() {
 }
 
 #[tokio::test]
+async fn a_publish_reads_back_only_the_objects_it_did_not_write_itself() {
+    let d = deployed("").await;
+    d.publish_ok(&["--version", "v1"]);
+    write(&d.site, "index.html", b"<!doctype html><title>v2</title>");
+    // Staged only: the flip's retention would list the bucket too.
+    let report = d.publish_ok(&["--version", "v2", "--no-switch"]);
+    assert_eq!(report["uploaded"], 1, "{report}");
+    assert_eq!(report["copied"], 2, "{report}");
+    // A new claim means an empty folder, and the shared area is asked only for the site's
+    // hashed names, so nothing is listed. The upload was checked by S3 (its SHA-256) and each
+    // copy answered with the file's MD5 as its ETag; only the four shared objects v2 reuses
+    // (the wasm, its two siblings, the js) are read back after the manifest, as before it.
+    assert_eq!(report["requests"]["list"], 0, "{report}");
+    assert_eq!(
+        report["requests"]["head"], 8,
+        "4 before and 4 after: {report}"
+    );
+    let mut own = d.keys("v2/").await;
+    own.sort();
+    assert_eq!(
+        own,
+        ["v2/docs/guide/index.html", "v2/index.html", "v2/style.css"]
+    );
+    let copied = d.head("v2/style.css").await.expect("copied");
+    assert_eq!(copied.content_length(), Some(19));
+}
+
+#[tokio::test]
 async fn retention_keeps_live_previous_and_newest_and_drops_orphaned_immutable_files() {
     let d = deployed("retention = { keep = 2, grace = \"0s\" }\n").await;
     d.publish_ok(&["--version", "r1"]);
