@@ -284,7 +284,18 @@ impl Release {
             live,
             immutable_objects,
         };
-        let staged = self.stage(options, &site, pre, claimed).await?;
+        // Retention reads the bucket while the version is staged (its snapshot may be older
+        // than the flip: see retention::Snapshot); it decides and deletes after the flip.
+        let retain = options.switch && live_before.as_deref() != Some(version.as_str());
+        let snapshot = async {
+            if retain {
+                retention::Snapshot::read(self).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let (staged, snapshot) = futures::join!(self.stage(options, &site, pre, claimed), snapshot);
+        let staged = staged?;
         timings.send = staged.send_seconds;
         timings.check = staged.check_seconds;
         let staged_at = Instant::now();
@@ -306,12 +317,19 @@ impl Release {
                 })
             };
             let retain = async {
-                if live_before.as_deref() == Some(version.as_str()) {
+                let Some(mut snapshot) = snapshot? else {
                     return Ok(None);
-                }
-                retention::apply(self, &options.retention, version, live_before.as_deref())
-                    .await
-                    .map(Some)
+                };
+                snapshot.add(&staged.manifest);
+                retention::apply(
+                    self,
+                    &options.retention,
+                    snapshot,
+                    version,
+                    live_before.as_deref(),
+                )
+                .await
+                .map(Some)
             };
             let flipped = Instant::now();
             timings.flip = flipped.duration_since(staged_at).as_secs_f64();

@@ -9,15 +9,19 @@
 //! *after* the listing that finds deletion candidates; only objects older than the grace period
 //! go; and the publish checks the bucket against its manifest after writing it, sending again
 //! whatever a retention that decided earlier removed.
+//!
+//! Its reads run while the new version is staged ([`Snapshot`]), so a publish pays for them
+//! only when they take longer than the uploads; an unfinished folder in that snapshot is asked
+//! for its manifest again before it goes (the publish may have finished since).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
 
 use serde::Serialize;
 
 use super::claim::claim_key;
 use super::manifest::{CLAIM_PREFIX, IMMUTABLE_PREFIX, Manifest, STATE_PREFIX, manifest_key};
-use super::{Release, ReleaseError};
+use super::{Listed, Release, ReleaseError};
 use crate::settings::RetentionSettings;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -29,22 +33,64 @@ pub struct RetentionReport {
     pub deleted_objects: u64,
 }
 
+/// What retention decides from. It may be read while the new version is staged: a snapshot
+/// older than the flip only ever keeps more (what it has not seen, it does not delete), and
+/// what a deletion relies on is read again when it happens (the claims, each unfinished
+/// folder's objects and manifest).
+pub struct Snapshot {
+    /// Newest first.
+    versions: Vec<Manifest>,
+    previewed: HashSet<String>,
+    claims: HashMap<String, Listed>,
+    folders: HashSet<String>,
+    immutable: HashMap<String, Listed>,
+}
+
+impl Snapshot {
+    /// Independent reads, side by side. The immutable listing gives the candidates for the
+    /// last step: only the claims must be read after it (see `references`).
+    pub async fn read(release: &Release) -> Result<Self, ReleaseError> {
+        let (versions, previewed, claims, folders, immutable) = futures::try_join!(
+            release.versions(), // newest first
+            release.versions_kept_by_previews(),
+            release.list(CLAIM_PREFIX),
+            release.top_level_folders(),
+            release.list(IMMUTABLE_PREFIX),
+        )?;
+        Ok(Snapshot {
+            versions,
+            previewed,
+            claims,
+            folders,
+            immutable,
+        })
+    }
+
+    /// Adds a version whose manifest was written after the snapshot (the one just staged).
+    pub fn add(&mut self, manifest: &Manifest) {
+        if self.versions.iter().any(|m| m.version == manifest.version) {
+            return;
+        }
+        self.versions.push(manifest.clone());
+        self.versions.sort_by(super::versions::newest_first);
+    }
+}
+
+/// Applies retention to what `snapshot` saw; `live` and `previous` are always kept.
 pub async fn apply(
     release: &Release,
     settings: &RetentionSettings,
+    snapshot: Snapshot,
     live: &str,
     previous: Option<&str>,
 ) -> Result<RetentionReport, ReleaseError> {
-    // Independent reads, side by side. Expired previews go now; the versions the others name
-    // stay. The immutable listing gives the candidates for the last step: only the claims
-    // must be read after it (see `references`).
-    let (versions, previewed, claims, folders, immutable) = futures::try_join!(
-        release.versions(), // newest first
-        release.versions_kept_by_previews(),
-        release.list(CLAIM_PREFIX),
-        release.top_level_folders(),
-        release.list(IMMUTABLE_PREFIX),
-    )?;
+    let Snapshot {
+        versions,
+        previewed,
+        claims,
+        folders,
+        immutable,
+    } = snapshot;
     let now = SystemTime::now();
     let young = |created: Option<SystemTime>| {
         created.is_none_or(|c| {
@@ -110,7 +156,12 @@ pub async fn apply(
         {
             continue;
         }
-        let objects = release.list(&format!("{v}/")).await?;
+        // The snapshot may predate a publish that finished since: its manifest settles it.
+        let folder = format!("{v}/");
+        let (objects, manifest) = futures::try_join!(release.list(&folder), release.manifest(&v))?;
+        if manifest.is_some() {
+            continue;
+        }
         let newest = objects
             .values()
             .chain(claims.get(&claim_key(&v)))

@@ -56,11 +56,7 @@ impl Release {
             .try_filter_map(|m| async move { Ok(m) })
             .try_collect()
             .await?;
-        manifests.sort_by(|a, b| {
-            b.created
-                .cmp(&a.created)
-                .then_with(|| b.version.cmp(&a.version))
-        });
+        manifests.sort_by(newest_first);
         Ok(manifests)
     }
 
@@ -105,4 +101,11 @@ impl Release {
         }
         Ok((live, target))
     }
+}
+
+/// The order of `versions`: newest first, ties by id.
+pub fn newest_first(a: &Manifest, b: &Manifest) -> std::cmp::Ordering {
+    b.created
+        .cmp(&a.created)
+        .then_with(|| b.version.cmp(&a.version))
 }

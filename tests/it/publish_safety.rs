@@ -95,9 +95,15 @@ impl Deployed {
 
     /// The binary, not waited for: `publish --dir <site> --version <id>` signed with `key`.
     fn spawn(&self, site: &Path, version: &str, key: &str) -> std::process::Child {
+        self.spawn_with(site, &["--version", version], key)
+    }
+
+    fn spawn_with(&self, site: &Path, args: &[&str], key: &str) -> std::process::Child {
         Command::new(assert_cmd::cargo::cargo_bin("cargo-cloudfront-host"))
             .current_dir(&self.dir)
-            .args(["publish", "--format", "json", "--version", version, "--dir"])
+            .args(["publish", "--format", "json"])
+            .args(args)
+            .arg("--dir")
             .arg(site)
             .env_clear()
             .envs(support::cli_env())
@@ -439,6 +445,55 @@ async fn retention_never_deletes_what_a_publish_in_flight_reuses() {
     let (live, _) = d.assert_live_consistent().await;
     assert_eq!(live, "v4");
     assert!(d.get(&shared).await.is_some());
+}
+
+#[tokio::test]
+async fn retention_never_removes_a_version_that_finished_after_it_looked() {
+    // No grace period: only the manifest tells a finished version from an abandoned folder.
+    let d = deployed("retention = { keep = 5, grace = \"0s\" }\n").await;
+    d.publish_ok(&["--version", "v1"]);
+    // B stages v2 (no switch); its manifest write is held back...
+    let b_key = support::unique("AKIDLATEMANIFEST");
+    let b_slow = fault(
+        serde_json::json!({"method": "PUT", "path": "_cloudfront-host/versions/v2.json$",
+                                          "access_key": b_key, "mode": "delay", "delay_ms": 2000, "count": 1}),
+    );
+    let b = d.spawn_with(&d.site, &["--version", "v2", "--no-switch"], &b_key);
+    let mut seen = false;
+    for _ in 0..600 {
+        if support::requests(&b_key, 0).iter().any(|r| {
+            r["method"] == "PUT"
+                && r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("versions/v2.json"))
+        }) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(seen, "B reached its manifest");
+    // ...while A (v3) reads the bucket for its retention: v2's folder has no manifest yet. A's
+    // own manifest is held longer, so A decides after B has finished.
+    let a_key = support::unique("AKIDLATERETAIN");
+    let a_slow = fault(
+        serde_json::json!({"method": "PUT", "path": "_cloudfront-host/versions/v3.json$",
+                                          "access_key": a_key, "mode": "delay", "delay_ms": 3500, "count": 1}),
+    );
+    write(&d.site, "index.html", b"<title>v3</title>");
+    let a = d.spawn(&d.site, "v3", &a_key);
+    let (b, a) = (b.wait_with_output().unwrap(), a.wait_with_output().unwrap());
+    drop((a_slow, b_slow));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    assert_eq!(
+        report["retention"]["abandoned"],
+        serde_json::json!([]),
+        "{report}"
+    );
+    assert!(!d.keys("v2/").await.is_empty(), "v2's objects are kept");
+    assert!(d.get("_cloudfront-host/versions/v2.json").await.is_some());
 }
 
 #[tokio::test]
