@@ -96,7 +96,7 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         };
         let release = Release::new(aws, target);
         let version = default_version_id(&project.git);
-        let report = site::publish(project, &release, dir.clone(), version, true, ui).await?;
+        let report = site::publish(project, &release, dir.clone(), version, true, ui, None).await?;
         ui.status("Live", format_args!("version {}", report.version));
         published = Some(report);
     }

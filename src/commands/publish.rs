@@ -20,9 +20,10 @@ pub async fn run(ctx: &Context, args: &PublishArgs) -> anyhow::Result<()> {
     }
     let dir = site::site_dir(project, args.dir.as_deref())?;
     let version = site::version_id(project, args.version_id.as_deref())?;
-    site::scan_rules(project, &dir)?;
+    let scan = site::start_scan(project, &dir)?;
     let release = ctx.release().await?;
-    let report = site::publish(project, &release, dir, version, !args.no_switch, ui).await?;
+    let switch = !args.no_switch;
+    let report = site::publish(project, &release, dir, version, switch, ui, Some(scan)).await?;
     ui.result(publish_summary(&report, args.no_switch), &report);
     Ok(())
 }
@@ -35,8 +36,9 @@ async fn run_preview(ctx: &Context, args: &PublishArgs, requested: &str) -> anyh
     let slug = site::preview_slug(project, requested)?;
     let dir = site::site_dir(project, args.dir.as_deref())?;
     let version = site::version_id(project, args.version_id.as_deref())?;
+    let scan = site::start_scan(project, &dir)?;
     let release = ctx.release().await?;
-    let report = site::publish(project, &release, dir, version, false, ui).await?;
+    let report = site::publish(project, &release, dir, version, false, ui, Some(scan)).await?;
     let preview = site::point_preview(project, &release, slug, &report.version, ui).await?;
     let text = format!(
         "{}{:>12} {}: {}\n{:>12} {} (expires {}); live is still {}\n",

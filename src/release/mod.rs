@@ -239,27 +239,30 @@ impl Release {
         options: &PublishOptions,
         rules: &ScanRules,
     ) -> Result<PublishReport, ReleaseError> {
+        let scan = scan::Pending::start(
+            options.dir.clone(),
+            options.precompress.clone(),
+            rules.clone(),
+        );
+        self.publish_scanned(options, scan).await
+    }
+
+    /// [`Release::publish_with`] of a scan already under way (of `options.dir`, with
+    /// `options.precompress`). Nothing is written before it has succeeded: a broken site
+    /// changes nothing.
+    pub async fn publish_scanned(
+        &self,
+        options: &PublishOptions,
+        scan: scan::Pending,
+    ) -> Result<PublishReport, ReleaseError> {
         let started = Instant::now();
         manifest::validate_version_id(&options.version).map_err(ReleaseError::InvalidVersion)?;
         let version = &options.version;
-        // The files are hashed while the bucket is read (nothing is written before the scan
-        // has succeeded: a broken site changes nothing).
-        let scan = {
-            let (dir, precompress, rules) = (
-                options.dir.clone(),
-                options.precompress.clone(),
-                rules.clone(),
-            );
-            tokio::task::spawn_blocking(move || scan::scan_with(&dir, &precompress, &rules))
-        };
         // The claim needs the scan (it names the files), not the reads: it goes out as soon
         // as the files are hashed. Its outcome is judged after the reads (a published version
         // answers "exists" first).
         let claim = async {
-            let site = scan.await.map_err(|e| ReleaseError::Unreadable {
-                path: options.dir.clone(),
-                message: e.to_string(),
-            })??;
+            let site = scan.wait().await?;
             let claim = Claim::for_site(&site, version);
             let (claimed, immutable) =
                 futures::join!(self.claim(&claim), self.stat_immutable(&site, version));
@@ -364,13 +367,19 @@ impl Release {
 }
 
 impl Target {
-    /// Finds the deployed bucket and KeyValueStore by their deterministic names.
+    /// Finds the deployed bucket and KeyValueStore by their deterministic names (both asked
+    /// at once).
     pub async fn locate(
         aws: &crate::aws::Aws,
         names: &crate::names::Names,
     ) -> Result<Self, ReleaseError> {
-        let bucket = names.bucket();
-        if let Err(e) = aws.s3().head_bucket().bucket(&bucket).send().await {
+        let (bucket, kvs) = (names.bucket(), names.kvs());
+        let (s3, cloudfront) = (aws.s3(), aws.cloudfront());
+        let (head, described) = futures::join!(
+            s3.head_bucket().bucket(&bucket).send(),
+            cloudfront.describe_key_value_store().name(&kvs).send()
+        );
+        if let Err(e) = head {
             if e.as_service_error().is_some_and(|s| s.is_not_found())
                 || e.raw_response().is_some_and(|r| r.status().as_u16() == 404)
             {
@@ -383,27 +392,20 @@ impl Target {
                 &e,
             )));
         }
-        let kvs = names.kvs();
-        let described = aws
-            .cloudfront()
-            .describe_key_value_store()
-            .name(&kvs)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_entity_not_found())
-                {
-                    ReleaseError::NotDeployed {
-                        what: format!("KeyValueStore {kvs}"),
-                    }
-                } else {
-                    ReleaseError::Aws(AwsError::from_sdk(
-                        format!("look up KeyValueStore {kvs}"),
-                        &e,
-                    ))
+        let described = described.map_err(|e| {
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_not_found())
+            {
+                ReleaseError::NotDeployed {
+                    what: format!("KeyValueStore {kvs}"),
                 }
-            })?;
+            } else {
+                ReleaseError::Aws(AwsError::from_sdk(
+                    format!("look up KeyValueStore {kvs}"),
+                    &e,
+                ))
+            }
+        })?;
         let kvs_arn = described
             .key_value_store()
             .map(|k| k.arn().to_string())

@@ -172,6 +172,28 @@ pub fn scan(root: &Path, precompress: &[String]) -> Result<Site, ReleaseError> {
 }
 
 /// [`scan`] with `publish.exclude` patterns.
+/// A scan running on the blocking pool: started as early as the command knows the directory,
+/// so the files are hashed while the bucket is located and read.
+pub struct Pending {
+    dir: PathBuf,
+    task: tokio::task::JoinHandle<Result<Site, ReleaseError>>,
+}
+
+impl Pending {
+    pub fn start(dir: PathBuf, precompress: Vec<String>, rules: ScanRules) -> Self {
+        let root = dir.clone();
+        let task = tokio::task::spawn_blocking(move || scan_with(&root, &precompress, &rules));
+        Pending { dir, task }
+    }
+
+    pub async fn wait(self) -> Result<Site, ReleaseError> {
+        self.task.await.map_err(|e| ReleaseError::Unreadable {
+            path: self.dir,
+            message: e.to_string(),
+        })?
+    }
+}
+
 pub fn scan_with(
     root: &Path,
     precompress: &[String],

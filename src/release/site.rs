@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::manifest::{GitInfo, validate_user_version_id};
-use super::scan::ScanRules;
+use super::scan::{self, ScanRules};
 use super::{PublishOptions, PublishReport, Release, default_version_id, previews};
 use crate::project::Project;
 use crate::settings::Value;
@@ -99,7 +99,19 @@ fn git_info(project: &Project) -> GitInfo {
     }
 }
 
+/// Starts hashing `dir` with the project's `publish.exclude` and `precompress` (the patterns
+/// are checked first, before any AWS call), so that it runs while the bucket is located.
+pub fn start_scan(project: &Project, dir: &Path) -> anyhow::Result<scan::Pending> {
+    let rules = scan_rules(project, dir)?;
+    Ok(scan::Pending::start(
+        dir.to_path_buf(),
+        project.settings.precompress.clone(),
+        rules,
+    ))
+}
+
 /// Uploads `dir` as `version` and (with `switch`) makes it live; status lines on the way.
+/// `scan` is [`start_scan`] of `dir`, if the caller started it early.
 pub async fn publish(
     project: &Project,
     release: &Release,
@@ -107,6 +119,7 @@ pub async fn publish(
     version: String,
     switch: bool,
     ui: &Ui,
+    scan: Option<scan::Pending>,
 ) -> anyhow::Result<PublishReport> {
     let settings = &project.settings;
     ui.status(
@@ -125,8 +138,11 @@ pub async fn publish(
         git: git_info(project),
         quiet: ui.quiet,
     };
-    let rules = scan_rules(project, &options.dir)?;
-    let report = match release.publish_with(&options, &rules).await {
+    let scan = match scan {
+        Some(scan) => scan,
+        None => start_scan(project, &options.dir)?,
+    };
+    let report = match release.publish_scanned(&options, scan).await {
         Ok(report) => report,
         Err(e) => {
             let now = release.live_now(release.live_at_start()).await;
