@@ -217,10 +217,20 @@ impl GitFacts {
         let Some(commit) = git(&["rev-parse", "HEAD"]) else {
             return GitFacts::default();
         };
-        let remote_url = git(&["remote", "get-url", "origin"]);
+        // Independent questions, asked side by side (`status` is the slow one in a big tree).
+        let (remote_url, branch, status) = std::thread::scope(|s| {
+            let remote = s.spawn(|| git(&["remote", "get-url", "origin"]));
+            let branch = s.spawn(|| git(&["symbolic-ref", "--short", "-q", "HEAD"]));
+            let status = git(&["status", "--porcelain", "--untracked-files=normal"]);
+            (
+                remote.join().ok().flatten(),
+                branch.join().ok().flatten(),
+                status,
+            )
+        });
         // `symbolic-ref` names the checked-out branch; in a detached HEAD (CI checkouts) there is
         // none, and the CI's own variables say which branch was built.
-        let branch = git(&["symbolic-ref", "--short", "-q", "HEAD"]).or_else(|| {
+        let branch = branch.or_else(|| {
             [
                 "GITHUB_HEAD_REF",
                 "GITHUB_REF_NAME",
@@ -231,7 +241,7 @@ impl GitFacts {
             .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
             .map(|s| s.trim_start_matches("refs/heads/").to_string())
         });
-        let dirty = git(&["status", "--porcelain", "--untracked-files=normal"]).is_some();
+        let dirty = status.is_some();
         GitFacts {
             github: remote_url.as_deref().and_then(github_repository),
             remote_url,
