@@ -201,6 +201,21 @@ impl Deployed {
 /// this binary run side by side: clearing every fault would clear theirs too).
 struct Fault(String);
 
+/// Waits (up to 6 s) until a publish signed with `key` has sent the PUT of `version`'s manifest.
+async fn manifest_write_seen(key: &str, version: &str) -> bool {
+    let path = format!("versions/{version}.json");
+    for _ in 0..600 {
+        if support::requests(key, 0)
+            .iter()
+            .any(|r| r["method"] == "PUT" && r["path"].as_str().is_some_and(|p| p.ends_with(&path)))
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    false
+}
+
 fn fault(spec: serde_json::Value) -> Fault {
     let made = support::hook("/_emulator/faults", spec);
     Fault(made["id"].as_str().expect("fault id").to_string())
@@ -459,20 +474,10 @@ async fn retention_never_removes_a_version_that_finished_after_it_looked() {
                                           "access_key": b_key, "mode": "delay", "delay_ms": 2000, "count": 1}),
     );
     let b = d.spawn_with(&d.site, &["--version", "v2", "--no-switch"], &b_key);
-    let mut seen = false;
-    for _ in 0..600 {
-        if support::requests(&b_key, 0).iter().any(|r| {
-            r["method"] == "PUT"
-                && r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.ends_with("versions/v2.json"))
-        }) {
-            seen = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(seen, "B reached its manifest");
+    assert!(
+        manifest_write_seen(&b_key, "v2").await,
+        "B reached its manifest"
+    );
     // ...while A (v3) reads the bucket for its retention: v2's folder has no manifest yet. A's
     // own manifest is held longer, so A decides after B has finished.
     let a_key = support::unique("AKIDLATERETAIN");
@@ -509,20 +514,10 @@ async fn objects_removed_while_a_publish_runs_are_sent_again_before_it_goes_live
                                         "access_key": key, "mode": "delay", "delay_ms": 1500, "count": 1}),
     );
     let b = d.spawn(&d.site, "v2", &key);
-    let mut seen = false;
-    for _ in 0..600 {
-        if support::requests(&key, 0).iter().any(|r| {
-            r["method"] == "PUT"
-                && r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.ends_with("versions/v2.json"))
-        }) {
-            seen = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(seen, "v2 reached its manifest");
+    assert!(
+        manifest_write_seen(&key, "v2").await,
+        "v2 reached its manifest"
+    );
     for suffix in ["", ".br", ".gz"] {
         d.s3.delete_object()
             .bucket(&d.bucket)
