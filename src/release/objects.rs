@@ -181,15 +181,7 @@ impl Release {
 
     /// A HEAD of `key` as a listing would show it, or `None` when there is no such object.
     async fn head_listed(&self, key: &str) -> Result<Option<Listed>, ReleaseError> {
-        Counters::add(&self.counters.head, 1);
-        match self
-            .s3
-            .head_object()
-            .bucket(&self.target.bucket)
-            .key(key)
-            .send()
-            .await
-        {
+        match self.send_head(key).await {
             Ok(head) => Ok(Some(Listed {
                 size: head.content_length().unwrap_or(0) as u64,
                 etag: head
@@ -215,13 +207,8 @@ impl Release {
     }
 
     pub async fn head(&self, key: &str) -> Result<Stored, ReleaseError> {
-        Counters::add(&self.counters.head, 1);
         let head = self
-            .s3
-            .head_object()
-            .bucket(&self.target.bucket)
-            .key(key)
-            .send()
+            .send_head(key)
             .await
             .map_err(|e| ReleaseError::Aws(AwsError::from_sdk(format!("read {key}"), &e)))?;
         Ok(Stored {
@@ -229,6 +216,23 @@ impl Release {
             sha256: head.metadata().and_then(|m| m.get("sha256")).cloned(),
             etag: head.e_tag().map(|t| t.trim_matches('"').to_string()),
         })
+    }
+
+    /// One HeadObject of `key`, counted.
+    async fn send_head(
+        &self,
+        key: &str,
+    ) -> Result<
+        aws_sdk_s3::operation::head_object::HeadObjectOutput,
+        aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::head_object::HeadObjectError>,
+    > {
+        Counters::add(&self.counters.head, 1);
+        self.s3
+            .head_object()
+            .bucket(&self.target.bucket)
+            .key(key)
+            .send()
+            .await
     }
 
     /// The body of `key`, or `None` when there is no such object. The SDK retries a request
