@@ -57,6 +57,27 @@ function isContentHashed(path) {
   return hexSuffix(stem, 12, 16);
 }
 
+// A pointer value is '<version>' or '<version>|<table>|<folder 1>|...' (src/release/shards.rs):
+// table[i], a base-36 digit, picks the folder of the paths whose FNV-1a hash (over the
+// percent-decoded path's UTF-16 units) is i modulo the table's length; 0 is <version> itself.
+function folderOf(live, file) {
+  const parts = live.split('|');
+  if (parts.length < 3) return parts[0];
+  let name;
+  try {
+    name = decodeURIComponent(file);
+  } catch (e) {
+    return parts[0];
+  }
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = (h + (h << 1) + (h << 4) + (h << 7) + (h << 8) + (h << 24)) >>> 0;
+  }
+  const n = parseInt(parts[1].charAt(h % parts[1].length), 36);
+  return n > 0 && n + 1 < parts.length ? parts[n + 1] : parts[0];
+}
+
 function acceptsEncoding(header, name) {
   if (!header) return false;
   const items = header.value.toLowerCase().split(',');
@@ -182,17 +203,17 @@ async function handler(event) {
     }
     const last = path.slice(path.lastIndexOf('/') + 1);
     const hasExtension = last.indexOf('.') >= 0;
+    let file = path;
     if (ROUTING === 'spa') {
-      key = hasExtension ? '/' + live + uri : '/' + live + '/index.html';
+      if (!hasExtension) file = 'index.html';
     } else if (uri.endsWith('/')) {
-      key = '/' + live + uri + 'index.html';
+      file = path + 'index.html';
     } else if (!hasExtension) {
       return respond(301, 'Moved Permanently', '', {
         location: { value: uri + '/' + queryString(request.querystring) },
       });
-    } else {
-      key = '/' + live + uri;
     }
+    key = '/' + folderOf(live, file) + '/' + file;
   }
   const ext = key.slice(key.lastIndexOf('.') + 1).toLowerCase();
   if (PRECOMPRESSED.indexOf(ext) >= 0) {

@@ -31,10 +31,14 @@ pub struct Claim {
     pub created: String,
     /// The `_immutable/` keys this version serves (siblings included).
     pub references: BTreeSet<String>,
+    /// The live version when the publish started: the version keeps its unchanged shards
+    /// where that one has them, so retention keeps it while the claim is young.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
 }
 
 impl Claim {
-    pub fn for_site(site: &Site, version: &str) -> Self {
+    pub fn for_site(site: &Site, version: &str, base: Option<&str>) -> Self {
         let mut sha = Sha256::new();
         let mut references = BTreeSet::new();
         for f in &site.files {
@@ -60,6 +64,7 @@ impl Claim {
             fingerprint: hex::encode(sha.finalize()),
             created: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
             references,
+            base: base.map(String::from),
         }
     }
 }

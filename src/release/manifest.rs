@@ -69,7 +69,15 @@ pub struct Manifest {
     pub created: String,
     pub tool_version: String,
     pub git: GitInfo,
+    /// How many shards the version's un-hashed paths fall into (see `shards.rs`); 0 (absent,
+    /// in manifests of earlier releases) means every file is in the version's own folder.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shards: u32,
     pub files: Vec<FileEntry>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Manifest {
@@ -91,13 +99,11 @@ impl Manifest {
         })
     }
 
-    /// Every key, sorted as S3 lists them (UTF-8 byte order), split into the shared
-    /// `_immutable/` ones and the version's own: the hints of a ranged listing.
-    pub fn sorted_keys(&self) -> (Vec<&str>, Vec<&str>) {
+    /// Every key, sorted as S3 lists them (UTF-8 byte order): the hints of ranged listings.
+    pub fn sorted_keys(&self) -> Vec<&str> {
         let mut keys: Vec<&str> = self.keys().collect();
         keys.sort_unstable();
-        keys.into_iter()
-            .partition(|k| k.starts_with(IMMUTABLE_PREFIX))
+        keys
     }
 
     /// Two manifests publish the same site when their files are equal; times and git facts

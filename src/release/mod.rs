@@ -13,6 +13,7 @@ pub mod pointer;
 pub mod previews;
 pub mod retention;
 pub mod scan;
+pub mod shards;
 pub mod site;
 pub mod stage;
 pub mod target;
@@ -258,18 +259,22 @@ impl Release {
         let started = Instant::now();
         manifest::validate_version_id(&options.version).map_err(ReleaseError::InvalidVersion)?;
         let version = &options.version;
-        // The claim needs the scan (it names the files), not the reads: it goes out as soon
-        // as the files are hashed. Its outcome is judged after the reads (a published version
-        // answers "exists" first).
+        // The claim needs the scan (it names the files) and the live version (its base), not
+        // the manifests: it goes out as soon as the files are hashed. Its outcome is judged
+        // after the reads (a published version answers "exists" first).
+        let (live_tx, live_rx) = tokio::sync::oneshot::channel();
         let claim = async {
             let site = scan.wait().await?;
-            let claim = Claim::for_site(&site, version);
+            let base: Option<String> = live_rx.await.unwrap_or_default();
+            let claim = Claim::for_site(&site, version, base.as_deref());
             let (claimed, immutable) =
                 futures::join!(self.claim(&claim), self.stat_immutable(&site, version));
             Ok::<_, ReleaseError>((site, claimed, immutable?))
         };
         let read = async {
             let live_before = self.pointer.read().await?;
+            // (A claim without its base only protects less; the publish fails anyway.)
+            let _ = live_tx.send(live_before.clone());
             *self.live_at_start.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(live_before.clone());
             let manifests = self.manifests(version, live_before.as_deref()).await?;
@@ -306,9 +311,9 @@ impl Release {
         let mut retention_report = None;
         // A re-run of the live version finishes its post-flip step too.
         if options.switch || live_before.as_deref() == Some(version.as_str()) {
-            self.pointer
-                .flip(live_before.as_deref(), &staged.manifest.version)
-                .await?;
+            let value =
+                shards::pointer_value(&staged.manifest).map_err(ReleaseError::InvalidVersion)?;
+            self.pointer.flip(live_before.as_deref(), &value).await?;
             live = Some(version.clone());
             // The error page and retention touch different keys: both at once.
             let finish = async {

@@ -10,11 +10,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use super::ReleaseError;
-use super::manifest::{FileEntry, Manifest, Variant, object_key};
+use super::manifest::{FileEntry, IMMUTABLE_PREFIX, Manifest, Variant, object_key};
 use super::objects::{Listed, Stored};
 use super::scan::{Digests, Encoding, Site, SiteFile};
 use super::upload::Task;
+use super::{ReleaseError, shards};
 
 /// The siblings a precompressed file is served with.
 pub const SIBLINGS: [Encoding; 2] = [Encoding::Br, Encoding::Gzip];
@@ -38,8 +38,8 @@ impl Bucket<'_> {
 /// What happens to one site file (its siblings follow it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// In place already: stored in `_immutable/` by an earlier version, or sent by an earlier,
-    /// interrupted run of this one.
+    /// In place already: stored in `_immutable/` by an earlier version, sent by an earlier,
+    /// interrupted run of this one, or in a shard the live version's folders keep serving.
     Unchanged,
     /// The live version has the same bytes: copied server-side, nothing is sent.
     Copy,
@@ -66,6 +66,11 @@ pub struct Plan {
     pub actions: Vec<Action>,
     pub tasks: Vec<Task>,
     pub compress: Vec<Compress>,
+    /// The shards the version's un-hashed paths fall into (see `shards.rs`).
+    pub shards: u32,
+    /// Keys in other versions' folders this version serves as they are (its unchanged shards):
+    /// referenced by the live version's manifest, they are not read back (see `stage.rs`).
+    pub shared: Vec<String>,
 }
 
 impl Plan {
@@ -134,10 +139,28 @@ pub fn plan(
     live: Option<&Manifest>,
     bucket: &Bucket,
 ) -> Result<Plan, ReleaseError> {
-    let mut plan = Plan::default();
+    let shards = shards::count_for(site.files.iter().filter(|f| !f.hashed).count());
+    let kept = live
+        .map(|m| shards::reusable(site, version, m, shards, same_entry))
+        .unwrap_or_default();
+    let mut plan = Plan {
+        shards,
+        ..Plan::default()
+    };
     for (index, file) in site.files.iter().enumerate() {
         let key = object_key(version, &file.path, file.hashed);
         let listing = bucket.listing(file.hashed);
+        if !file.hashed
+            && let Some(entries) = kept.get(&shards::shard_of(&file.path, shards))
+            && let Some(entry) = entries.iter().find(|e| e.path == file.path)
+        {
+            plan.shared.push(entry.key.clone());
+            plan.shared
+                .extend(entry.encodings.values().map(|v| v.key.clone()));
+            plan.entries.push((*entry).clone());
+            plan.actions.push(Action::Unchanged);
+            continue;
+        }
         let (entry, action) = match decide(file, &key, live, bucket)? {
             Decision::Unchanged(entry) => (entry, Action::Unchanged),
             Decision::Copy { entry, from } => {
@@ -208,14 +231,38 @@ pub fn plan(
 
 /// True when `existing` (a version's manifest) describes the files `site` would publish as
 /// `version`: paths, keys and hashes (siblings aside). A re-publish of an existing version id
-/// may only ever carry the same site.
+/// may only ever carry the same site. An un-hashed file may be in an older version's folder
+/// (an unchanged shard), under its own path.
 pub fn same_site(existing: &Manifest, site: &Site, version: &str) -> bool {
     existing.files.len() == site.files.len()
         && existing.files.iter().zip(&site.files).all(|(e, f)| {
-            e.path == f.path
-                && e.key == object_key(version, &f.path, f.hashed)
-                && e.sha256 == f.digests.sha256
+            let own = object_key(version, &f.path, f.hashed);
+            let shared = !f.hashed
+                && !e.key.starts_with(IMMUTABLE_PREFIX)
+                && e.key.split_once('/').is_some_and(|(_, p)| p == f.path);
+            e.path == f.path && (e.key == own || shared) && e.sha256 == f.digests.sha256
         })
+}
+
+/// The live version's `entry` serves `file` as this publish would: the same bytes, type,
+/// caching and siblings.
+fn same_entry(file: &SiteFile, entry: &FileEntry) -> bool {
+    let siblings = if file.precompress {
+        entry.encodings.len() == SIBLINGS.len()
+            && file.prebuilt.iter().all(|(enc, (_, d))| {
+                entry
+                    .encodings
+                    .get(enc)
+                    .is_some_and(|v| v.sha256 == d.sha256)
+            })
+    } else {
+        entry.encodings.is_empty()
+    };
+    entry.sha256 == file.digests.sha256
+        && entry.size == file.digests.size
+        && entry.content_type == file.content_type
+        && entry.cache_control == file.cache_control
+        && siblings
 }
 
 /// The upload of `source` as `key`, served for `file` (as its `encoding` sibling, if any).

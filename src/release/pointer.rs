@@ -1,6 +1,7 @@
-//! The live pointer: one KeyValueStore key naming the live version. Every change is a
-//! compare-and-swap on the store's ETag, so two deploys can never silently overwrite each
-//! other. Also the store's other keys (previews, the password), and what follows a flip.
+//! The live pointer: one KeyValueStore key naming the live version (and, see `shards.rs`,
+//! the folder of each of its shards). Every change is a compare-and-swap on the store's ETag,
+//! so two deploys can never silently overwrite each other. Also the store's other keys
+//! (previews, the password), and what follows a flip.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use aws_sdk_cloudfrontkeyvaluestore::Client;
 use aws_sdk_cloudfrontkeyvaluestore::error::SdkError;
 
 use super::manifest::Manifest;
+use super::shards::{pointer_value, version_of};
 use super::upload::{Counters, copy_source};
 use super::{ERROR_PAGE, Release, ReleaseError};
 use crate::aws::{AwsError, describe};
@@ -44,14 +46,16 @@ impl LivePointer {
         read_key(&self.client, &self.arn, key).await
     }
 
-    /// Makes `new` live if `expected` is still live. A change by someone else between the
-    /// start of this publish and now is reported, never overwritten.
+    /// Makes the pointer value `new` live if version `expected` is still live. A change by
+    /// someone else between the start of this publish and now is reported, never overwritten.
     pub async fn flip(&self, expected: Option<&str>, new: &str) -> Result<(), ReleaseError> {
         self.flip_key(LIVE_KEY, expected, new).await
     }
 
-    /// Points `key` at `new` if it still names `expected` (compare-and-swap on the store's
-    /// ETag). Whatever the write answered, the outcome is decided by reading the key back: a
+    /// Points `key` at the pointer value `new` if it still names version `expected`
+    /// (compare-and-swap on the store's ETag). A version's value is derived from its
+    /// write-once manifest, so comparing versions compares values. Whatever the write
+    /// answered, the outcome is decided by reading the key back: a
     /// PutKey whose response was lost (or whose retry met the ETag its own first attempt
     /// changed) has still happened, and an error must not say otherwise.
     pub async fn flip_key(
@@ -65,7 +69,8 @@ impl LivePointer {
         // and before the ETag was, and the PutKey would overwrite it.
         let etag = store_etag(&self.client, &self.arn).await?;
         let current = self.read_key(key).await?;
-        if current.as_deref() == Some(new) {
+        let wanted = version_of(new);
+        if current.as_deref() == Some(wanted) {
             return Ok(()); // already there (a same-content publish, or an earlier run, did it)
         }
         if current.as_deref() != expected {
@@ -95,13 +100,13 @@ impl LivePointer {
             Err(read) => {
                 return Err(ReleaseError::PointerUnknown {
                     key: key.to_string(),
-                    wanted: new.to_string(),
+                    wanted: wanted.to_string(),
                     write: failure.map(|(_, m)| m),
                     read: read.to_string(),
                 });
             }
         };
-        if confirmed.as_deref() == Some(new) {
+        if confirmed.as_deref() == Some(wanted) {
             return Ok(());
         }
         match failure {
@@ -120,14 +125,15 @@ impl LivePointer {
     }
 }
 
-/// The version (or record) `key` names in the store, if any.
+/// The version (or record) `key` names in the store, if any: a pointer value's shard table
+/// is left out.
 pub async fn read_key(
     client: &Client,
     arn: &str,
     key: &str,
 ) -> Result<Option<String>, ReleaseError> {
     match client.get_key().kvs_arn(arn).key(key).send().await {
-        Ok(out) => Ok(Some(out.value().to_string())),
+        Ok(out) => Ok(Some(version_of(out.value()).to_string())),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception()) =>
@@ -152,7 +158,7 @@ async fn store_etag(client: &Client, arn: &str) -> Result<String, ReleaseError> 
     Ok(store.e_tag().to_string())
 }
 
-/// Every key of the store with its value (ListKeys, all pages).
+/// Every key of the store with its value as stored (ListKeys, all pages).
 pub async fn list_keys(
     client: &Client,
     arn: &str,
@@ -302,7 +308,8 @@ impl Release {
         expected: Option<&str>,
         manifest: &Manifest,
     ) -> Result<(), ReleaseError> {
-        self.pointer.flip(expected, &manifest.version).await?;
+        let value = pointer_value(manifest).map_err(ReleaseError::InvalidVersion)?;
+        self.pointer.flip(expected, &value).await?;
         self.finish_live(manifest)
             .await
             .map_err(|message| ReleaseError::AfterFlip {

@@ -1,8 +1,9 @@
 //! Previews: more KeyValueStore keys (`preview:<slug>` → version) next to `live`. A preview
 //! never touches `live`; `promote` flips `live` to a preview's version without rebuilding.
 //!
-//! The KVS value is the bare version id, exactly like `live`, so the edge function reads it
-//! with the same cheap string lookup and no JSON parsing per request. What only the CLI needs
+//! The KVS value is a pointer value exactly like `live`'s (the version id, and where its
+//! shards are: `shards.rs`), so the edge function reads it with the same cheap string lookup
+//! and no JSON parsing per request. What only the CLI needs
 //! (created, expires, branch, commit) lives in a small S3 object,
 //! `_cloudfront-host/previews/<slug>.json`, which the distribution never serves. The KVS key
 //! is what makes a preview exist: metadata is written before the key and removed after it, so
@@ -272,9 +273,11 @@ impl Release {
         expire_after: Duration,
         git: &super::manifest::GitInfo,
     ) -> Result<Metadata, ReleaseError> {
-        if self.manifest(version).await?.is_none() {
+        let Some(manifest) = self.manifest(version).await? else {
             return Err(ReleaseError::NoSuchVersion(version.to_string()));
-        }
+        };
+        let value =
+            super::shards::pointer_value(&manifest).map_err(ReleaseError::InvalidVersion)?;
         let now = SystemTime::now();
         let metadata = Metadata {
             format: 1,
@@ -289,7 +292,7 @@ impl Release {
         write_key(
             self.pointer.client(),
             self.pointer.arn(),
-            KeyWrite::Put(&format!("{KEY_PREFIX}{slug}"), version),
+            KeyWrite::Put(&format!("{KEY_PREFIX}{slug}"), &value),
         )
         .await?;
         Ok(metadata)
@@ -312,10 +315,11 @@ impl Release {
         let keys = list_keys(self.pointer.client(), self.pointer.arn()).await?;
         let now = SystemTime::now();
         let mut out = Vec::new();
-        for (key, version) in keys {
+        for (key, value) in keys {
             let Some(slug) = key.strip_prefix(KEY_PREFIX) else {
                 continue;
             };
+            let version = super::shards::version_of(&value).to_string();
             let metadata: Option<Metadata> = self.get_json(&metadata_key(slug)).await?;
             out.push((
                 Preview {

@@ -19,7 +19,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use super::claim::claim_key;
+use super::claim::{Claim, claim_key};
 use super::manifest::{CLAIM_PREFIX, IMMUTABLE_PREFIX, Manifest, STATE_PREFIX, manifest_key};
 use super::{Listed, Release, ReleaseError};
 use crate::settings::RetentionSettings;
@@ -99,12 +99,22 @@ pub async fn apply(
         })
     };
     let mut report = RetentionReport::default();
+    // Publishes in flight, read after the snapshot's listings (see `references`). Each one's
+    // base (the live version it keeps unchanged shards of) stays with its files.
+    let complete: HashSet<&str> = versions.iter().map(|m| m.version.as_str()).collect();
+    let in_flight = in_flight_claims(release, &complete).await?;
+    let bases: HashSet<&str> = in_flight
+        .iter()
+        .filter(|c| young(humantime::parse_rfc3339(&c.created).ok()))
+        .filter_map(|c| c.base.as_deref())
+        .collect();
     let mut doomed = Vec::new();
     for (index, m) in versions.iter().enumerate() {
         let keep = index < settings.keep
             || m.version == live
             || Some(m.version.as_str()) == previous
             || previewed.contains(&m.version)
+            || bases.contains(m.version.as_str())
             || young(m.created_time());
         if keep {
             report.kept.push(m.version.clone());
@@ -112,21 +122,21 @@ pub async fn apply(
             doomed.push(m);
         }
     }
+    // What the versions that stay (and the publishes in flight) serve: a doomed version's
+    // folder keeps the shards a later version still serves from it.
+    let kept: Vec<&Manifest> = versions
+        .iter()
+        .filter(|m| !doomed.iter().any(|d| d.version == m.version))
+        .collect();
+    let referenced = references(&kept, &in_flight);
+    let referenced = &referenced;
     let removed = doomed.iter().map(|m| async move {
         // The manifest goes first: from then on the version can never go live again, and a
-        // deletion interrupted half-way leaves only unreachable objects behind.
-        release
-            .delete_keys(vec![manifest_key(&m.version), claim_key(&m.version)])
-            .await?;
+        // deletion interrupted half-way leaves only unreachable objects behind. The claim
+        // goes with the folder's last object: it marks a partly shared folder as ours.
+        release.delete_keys(vec![manifest_key(&m.version)]).await?;
         release.forget_manifest(&m.version);
-        let objects: Vec<String> = release
-            .list(&format!("{}/", m.version))
-            .await?
-            .into_keys()
-            .collect();
-        let count = objects.len() as u64;
-        release.delete_keys(objects).await?;
-        Ok::<_, ReleaseError>(count)
+        delete_unreferenced(release, &m.version, referenced).await
     });
     for (m, count) in doomed
         .iter()
@@ -136,18 +146,24 @@ pub async fn apply(
         report.deleted_versions.push(m.version.clone());
     }
 
-    // Publishes that never finished: a claim or a version folder without a manifest. One that
-    // is still running keeps writing, so its newest object stays young.
-    let complete: HashSet<&str> = versions.iter().map(|m| m.version.as_str()).collect();
+    // Publishes that never finished: a claim or a version folder without a manifest (or the
+    // shared rest of a removed version's). One that is still running keeps writing, so its
+    // newest object stays young.
     let mut unfinished: HashSet<String> = folders;
     unfinished.extend(claims.keys().filter_map(|k| {
         k.strip_prefix(CLAIM_PREFIX)?
             .strip_suffix(".json")
             .map(String::from)
     }));
+    // A folder a kept version serves shards from is left whole until none does.
+    let shared: HashSet<&str> = referenced
+        .iter()
+        .filter_map(|k| k.split_once('/').map(|(folder, _)| folder))
+        .collect();
     for v in unfinished {
         let claimed = claims.contains_key(&claim_key(&v));
         if complete.contains(v.as_str())
+            || shared.contains(v.as_str())
             || v == live
             || Some(v.as_str()) == previous
             || format!("{v}/") == IMMUTABLE_PREFIX
@@ -171,19 +187,16 @@ pub async fn apply(
             continue;
         }
         // The claim goes last: while it exists, its references stay protected.
-        report.deleted_objects += objects.len() as u64;
-        release.delete_keys(objects.into_keys().collect()).await?;
-        release.delete_keys(vec![claim_key(&v)]).await?;
-        report.abandoned.push(v);
+        let count = objects.len() as u64;
+        let gone = delete_unreferenced(release, &v, referenced).await?;
+        report.deleted_objects += gone;
+        if gone == count {
+            report.abandoned.push(v);
+        }
     }
 
     // Immutable objects that nothing references. The candidates come from the listing above;
-    // the claims are read after it, so a publish that claimed its objects before then is seen.
-    let kept: Vec<&Manifest> = versions
-        .iter()
-        .filter(|m| !report.deleted_versions.contains(&m.version))
-        .collect();
-    let referenced = references(release, &kept, &complete).await?;
+    // the claims were read after it, so a publish that claimed its objects before then is seen.
     let orphans: Vec<String> = immutable
         .into_iter()
         .filter(|(key, listed)| !referenced.contains(key) && !young(listed.modified))
@@ -213,20 +226,15 @@ fn looks_generated(id: &str) -> bool {
     }
 }
 
-/// Every key the kept manifests name, and every shared object a claim without a manifest (a
-/// publish in flight) will reference. The manifests may have been read before the immutable
-/// listing ended: a publish that completed since still has its claim (`complete` does not
-/// name it), and the claims are listed now, after that listing. A publish claims before it
-/// decides to reuse a shared object, so whatever it reuses is referenced here.
-async fn references(
+/// The claims without a manifest (publishes in flight, or ones that never finished). The
+/// manifests may have been read before the immutable listing ended: a publish that completed
+/// since still has its claim (`complete` does not name it), and the claims are listed now,
+/// after that listing. A publish claims before it decides to reuse a shared object or shard,
+/// so whatever it reuses is named by its claim (its references, and its base).
+async fn in_flight_claims(
     release: &Release,
-    kept: &[&Manifest],
     complete: &HashSet<&str>,
-) -> Result<HashSet<String>, ReleaseError> {
-    let mut out: HashSet<String> = kept
-        .iter()
-        .flat_map(|m| m.keys().map(String::from))
-        .collect();
+) -> Result<Vec<Claim>, ReleaseError> {
     let in_flight: Vec<String> = release
         .list(CLAIM_PREFIX)
         .await?
@@ -238,8 +246,39 @@ async fn references(
         .collect();
     let claims =
         futures::future::try_join_all(in_flight.iter().map(|v| release.read_claim(v))).await?;
-    out.extend(claims.into_iter().flatten().flat_map(|c| c.references));
-    Ok(out)
+    Ok(claims.into_iter().flatten().collect())
+}
+
+/// Every key the kept manifests name (their own folders', the older folders' that hold their
+/// unchanged shards, and `_immutable/`'s), and every shared object a claim in flight will
+/// reference (its base is among the kept).
+fn references(kept: &[&Manifest], in_flight: &[Claim]) -> HashSet<String> {
+    let mut out: HashSet<String> = kept
+        .iter()
+        .flat_map(|m| m.keys().map(String::from))
+        .collect();
+    out.extend(in_flight.iter().flat_map(|c| c.references.iter().cloned()));
+    out
+}
+
+/// Deletes the objects of `version`'s folder that nothing in `referenced` serves, and its
+/// claim once none is left. Returns how many objects went.
+async fn delete_unreferenced(
+    release: &Release,
+    version: &str,
+    referenced: &HashSet<String>,
+) -> Result<u64, ReleaseError> {
+    let (objects, shared): (Vec<String>, Vec<String>) = release
+        .list(&format!("{version}/"))
+        .await?
+        .into_keys()
+        .partition(|k| !referenced.contains(k));
+    let count = objects.len() as u64;
+    release.delete_keys(objects).await?;
+    if shared.is_empty() {
+        release.delete_keys(vec![claim_key(version)]).await?;
+    }
+    Ok(count)
 }
 
 #[cfg(test)]

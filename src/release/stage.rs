@@ -148,9 +148,13 @@ impl Release {
             plan.count(Action::Unchanged),
         );
         let tasks = std::mem::take(&mut plan.tasks);
-        let placed = self
+        let mut placed = self
             .send_tasks(tasks, unchanged, options, options.quiet)
             .await?;
+        // The unchanged shards stay in the folders the live version's manifest references:
+        // retention keeps them while that manifest, or this publish's claim naming it as its
+        // base, exists (see retention.rs), so they are not read back one by one.
+        placed.extend(std::mem::take(&mut plan.shared));
         let sent = Instant::now();
 
         let mut files = plan.entries;
@@ -161,6 +165,7 @@ impl Release {
             created: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             git: options.git.clone(),
+            shards: plan.shards,
             files,
         };
         let manifest = self.write_manifest(&manifest).await?;

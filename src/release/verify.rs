@@ -5,10 +5,10 @@
 //! manifest written before MD5s were recorded) is settled by the SHA-256 stored in the
 //! object's metadata, one HEAD each.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::compress;
-use super::manifest::{IMMUTABLE_PREFIX, Manifest};
+use super::manifest::Manifest;
 use futures::{StreamExt, TryStreamExt};
 
 use super::objects::{HEADS_AT_ONCE, Listed};
@@ -98,14 +98,20 @@ impl Release {
         manifest: &Manifest,
         placed: &Placed,
     ) -> Result<Vec<String>, ReleaseError> {
-        let folder = format!("{}/", manifest.version);
-        let (immutable, own) = manifest.sorted_keys();
-        let (immutable, own) = (unplaced(immutable, placed), unplaced(own, placed));
-        let (mut listed, shared): (HashMap<String, Listed>, _) = futures::try_join!(
-            self.stat(&folder, &own),
-            self.stat(IMMUTABLE_PREFIX, &immutable)
-        )?;
-        listed.extend(shared);
+        // One read per folder: `_immutable/`, the version's own, and the older versions'
+        // folders that hold its unchanged shards.
+        let mut folders: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for key in unplaced(manifest.sorted_keys(), placed) {
+            let end = key.find('/').map_or(0, |i| i + 1);
+            folders.entry(&key[..end]).or_default().push(key);
+        }
+        let listed: HashMap<String, Listed> = futures::future::try_join_all(
+            folders.iter().map(|(folder, keys)| self.stat(folder, keys)),
+        )
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
         let mut bad = Vec::new();
         let mut unsure = Vec::new();
         for e in expected(manifest)

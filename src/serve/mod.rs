@@ -27,8 +27,8 @@ use serde_json::{Value, json};
 
 use crate::edge::function::{Access, FunctionError};
 use crate::edge::spec::FunctionSpec;
-use crate::release::manifest::IMMUTABLE_PREFIX;
 use crate::release::pointer::LIVE_KEY;
+use crate::release::shards::version_of;
 use engine::{EngineError, Worker};
 use event::{function_response, viewer_request_event};
 use origin::Fetched;
@@ -254,7 +254,7 @@ impl Edge {
         self.store
             .read(&self.notify)
             .await
-            .and_then(|s| s.get(LIVE_KEY).cloned())
+            .and_then(|s| s.get(LIVE_KEY).map(|v| version_of(v).to_string()))
     }
 
     /// Answers one request: the method, URI and headers the viewer sent. Also returns the key
@@ -288,7 +288,11 @@ impl Edge {
             Some(s) => json!(s),
             None => json!({}),
         };
-        let result = match self.js.run(event, store).await {
+        // The error page is wherever the function routes `/404.html` for this visitor (the
+        // live version or a preview, in whichever folder holds its shard).
+        let mut error_page_event = event.clone();
+        error_page_event["request"]["uri"] = json!("/404.html");
+        let result = match self.js.run(event, store.clone()).await {
             Ok(result) => result,
             Err(e) => {
                 let r = text(
@@ -310,20 +314,9 @@ impl Edge {
         };
         let rewritten = rewritten.to_string();
         let head = method == Method::HEAD;
-        // The version the function picked (live or a preview), for the `static` 404 page.
-        let version = rewritten
-            .trim_start_matches('/')
-            .split('/')
-            .next()
-            .filter(|v| format!("{v}/") != IMMUTABLE_PREFIX)
-            .map(String::from);
-        let version = match version {
-            Some(v) => Some(v),
-            None => self.live_version().await,
-        };
         let response = match self.object_response(&rewritten, head).await {
             Some(r) => r,
-            None => self.not_found(version.as_deref(), head).await,
+            None => self.not_found(error_page_event, store, head).await,
         };
         (self.finish(response, method), Some(rewritten))
     }
@@ -372,12 +365,11 @@ impl Edge {
     /// A miss: in `static` routing the version's `404.html` with status 404 (the
     /// distribution's custom error response), else a short plain 404 (never HTML for a
     /// missing asset).
-    async fn not_found(&self, live: Option<&str>, head: bool) -> Response<Full<Bytes>> {
+    async fn not_found(&self, event: Value, store: Value, head: bool) -> Response<Full<Bytes>> {
         if self.routing == "static"
-            && let Some(version) = live
-            && let Some(mut page) = self
-                .object_response(&format!("/{version}/404.html"), head)
-                .await
+            && let Ok(routed) = self.js.run(event, store).await
+            && let Some(key) = routed.get("uri").and_then(Value::as_str)
+            && let Some(mut page) = self.object_response(key, head).await
             && page.status() == StatusCode::OK
         {
             *page.status_mut() = StatusCode::NOT_FOUND;

@@ -82,12 +82,17 @@ pub async fn bucket_source(
         Some(name) => Some(release.preview_version(name).await?),
         None => version.map(String::from),
     };
+    let mut value = None;
     if let Some(v) = &fixed {
         // Only a version with a manifest is complete; serving half a version would show what
         // no visitor can get.
-        if release.manifest(v).await?.is_none() {
+        let Some(manifest) = release.manifest(v).await? else {
             return Err(ReleaseError::NoSuchVersion(v.clone()));
-        }
+        };
+        value = Some(
+            crate::release::shards::pointer_value(&manifest)
+                .map_err(ReleaseError::InvalidVersion)?,
+        );
     }
     let Release {
         s3,
@@ -95,9 +100,9 @@ pub async fn bucket_source(
         target,
         ..
     } = release;
-    let (live, version) = match fixed {
-        Some(v) => (Live::Fixed(v.clone()), Some(v)),
-        None => {
+    let (live, version) = match (fixed, value) {
+        (Some(v), Some(value)) => (Live::Fixed(value), Some(v)),
+        _ => {
             let now = pointer.read().await?;
             (Live::Pointer(pointer), now)
         }

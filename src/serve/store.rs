@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{Notice, Notify};
 use crate::release::pointer::{LIVE_KEY, LivePointer};
+use crate::release::shards::version_of;
 
 /// How long a read of the live pointer is reused. The distribution reads the store on every
 /// request; a local server asking AWS per request would be slow, and a second is well below
@@ -15,7 +16,7 @@ pub const POINTER_TTL: Duration = Duration::from_secs(1);
 
 /// What the function's KeyValueStore holds.
 pub enum Live {
-    /// Always this version (a local directory, or `serve --version` / `--preview`).
+    /// Always this pointer value (a local directory, or `serve --version` / `--preview`).
     Fixed(String),
     /// The deployed store (live pointer, previews, password), re-read at most every
     /// [`POINTER_TTL`].
@@ -70,8 +71,9 @@ impl StoreReader {
                 return None;
             }
         };
-        let before = cache.as_ref().map(|(_, s)| s.get(LIVE_KEY).cloned());
-        let now = read.get(LIVE_KEY).cloned();
+        let version = |s: &Store| s.get(LIVE_KEY).map(|v| version_of(v).to_string());
+        let before = cache.as_ref().map(|(_, s)| version(s));
+        let now = version(&read);
         if let Some(before) = before
             && before != now
         {

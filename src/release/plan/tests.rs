@@ -135,6 +135,7 @@ fn publish(site: &Site, version: &str, live: Option<&Manifest>, world: &World) -
         created: "2026-01-01T00:00:00Z".into(),
         tool_version: "test".into(),
         git: GitInfo::default(),
+        shards: plan.shards,
         files,
     };
     (plan, manifest)
@@ -168,6 +169,16 @@ fn copies(plan: &Plan) -> Vec<(&str, &str)> {
         .collect();
     out.sort();
     out
+}
+
+/// A page name whose shard (of a small site's 16) is (`same`) or is not `path`'s.
+fn page_in_shard_of(path: &str, same: bool) -> String {
+    let n = shards::count_for(0);
+    let shard = shards::shard_of(path, n);
+    (0..)
+        .map(|i| format!("page{i}.html"))
+        .find(|p| (shards::shard_of(p, n) == shard) == same)
+        .unwrap_or_default()
 }
 
 fn actions(plan: &Plan) -> Vec<(&str, Action)> {
@@ -206,19 +217,128 @@ fn a_first_publish_uploads_into_the_version_and_hashed_names_once_into_immutable
 }
 
 #[test]
-fn unchanged_files_are_copied_from_the_live_version_changed_ones_uploaded() {
-    let v1 = site(vec![file("index.html", "one"), file("about.html", "a")]);
+fn a_changed_file_takes_its_shard_into_the_new_version_the_other_shards_stay() {
+    let (near, far) = (
+        page_in_shard_of("index.html", true),
+        page_in_shard_of("index.html", false),
+    );
+    let v1 = site(vec![
+        file("index.html", "one"),
+        file(&near, "a"),
+        file(&far, "b"),
+    ]);
     let (_, live) = publish(&v1, "v1", None, &World::default());
     let world = World::default().holding(&live);
-    let v2 = site(vec![file("index.html", "two"), file("about.html", "a")]);
+    let v2 = site(vec![
+        file("index.html", "two"),
+        file(&near, "a"),
+        file(&far, "b"),
+    ]);
     let (plan, manifest) = publish(&v2, "v2", Some(&live), &world);
+    let want = |path: &str| match path {
+        "index.html" => Action::Upload,
+        p if p == near => Action::Copy,
+        _ => Action::Unchanged,
+    };
+    for (path, action) in actions(&plan) {
+        assert_eq!(action, want(path), "{path}");
+    }
     assert_eq!(
-        actions(&plan),
-        [("about.html", Action::Copy), ("index.html", Action::Upload)]
+        copies(&plan),
+        [(format!("v1/{near}").as_str(), format!("v2/{near}").as_str())]
     );
-    assert_eq!(copies(&plan), [("v1/about.html", "v2/about.html")]);
     assert_eq!(puts(&plan), [("v2/index.html", None)]);
-    assert_eq!(manifest.file("about.html").unwrap().key, "v2/about.html");
+    assert_eq!(manifest.file(&near).unwrap().key, format!("v2/{near}"));
+    assert_eq!(
+        manifest.file(&far),
+        live.file(&far),
+        "the live entry, as is"
+    );
+    assert_eq!(plan.shared, [format!("v1/{far}")]);
+    // The pointer names v1's folder for the far shard only.
+    let pointer = shards::Pointer::parse(&shards::pointer_value(&manifest).unwrap()).unwrap();
+    assert_eq!(pointer.version(), "v2");
+    for (path, folder) in [
+        ("index.html", "v2"),
+        (near.as_str(), "v2"),
+        (far.as_str(), "v1"),
+    ] {
+        assert_eq!(pointer.folder(path), folder, "{path}");
+    }
+}
+
+#[test]
+fn a_shard_that_gained_or_lost_a_file_is_written_again() {
+    let a = page_in_shard_of("index.html", false);
+    let v1 = site(vec![file("index.html", "1"), file(&a, "a")]);
+    let (_, live) = publish(&v1, "v1", None, &World::default());
+    let world = World::default().holding(&live);
+    // `a` is gone; nothing in index.html's shard changed: it stays in v1's folder.
+    let v2 = site(vec![file("index.html", "1")]);
+    let (plan, manifest) = publish(&v2, "v2", Some(&live), &world);
+    assert_eq!(actions(&plan), [("index.html", Action::Unchanged)]);
+    assert_eq!(manifest.file("index.html").unwrap().key, "v1/index.html");
+    // A new file in a's shard: the shard moves to v3, `a` copied along.
+    let n = plan.shards;
+    let new = (0..)
+        .map(|i| format!("new{i}.html"))
+        .find(|p| shards::shard_of(p, n) == shards::shard_of(&a, n))
+        .unwrap();
+    let v3 = site(vec![
+        file("index.html", "1"),
+        file(&a, "a"),
+        file(&new, "n"),
+    ]);
+    let (plan, manifest) = publish(&v3, "v3", Some(&live), &world);
+    assert_eq!(
+        copies(&plan),
+        [(format!("v1/{a}").as_str(), format!("v3/{a}").as_str())]
+    );
+    assert_eq!(puts(&plan), [(format!("v3/{new}").as_str(), None)]);
+    assert_eq!(manifest.file("index.html").unwrap().key, "v1/index.html");
+}
+
+#[test]
+fn a_pointer_value_fits_the_store_by_writing_the_least_used_folders_again() {
+    // 40 versions, each the last to change one shard: a value naming 40 folders of 60
+    // characters would be far over 1,024.
+    let n = shards::count_for(0) as usize;
+    let pages: Vec<String> = (0..n)
+        .map(|s| {
+            (0..)
+                .map(|i| format!("p{i}.html"))
+                .find(|p| shards::shard_of(p, n as u32) as usize == s)
+                .unwrap()
+        })
+        .collect();
+    let name = |i: usize| format!("{i:02}{}", "v".repeat(58));
+    let mut content = vec![0usize; n];
+    let build = |content: &[usize]| {
+        site(
+            pages
+                .iter()
+                .zip(content)
+                .map(|(p, c)| file(p, &c.to_string()))
+                .collect(),
+        )
+    };
+    let (_, mut live) = publish(&build(&content), &name(0), None, &World::default());
+    for i in 1..40 {
+        content[i % n] += 1;
+        let world = World::default().holding(&live);
+        let (_, next) = publish(&build(&content), &name(i), Some(&live), &world);
+        let value = shards::pointer_value(&next).unwrap();
+        assert!(
+            value.len() <= shards::VALUE_MAX,
+            "{i}: {} characters",
+            value.len()
+        );
+        let pointer = shards::Pointer::parse(&value).unwrap();
+        for f in &next.files {
+            assert_eq!(f.key, format!("{}/{}", pointer.folder(&f.path), f.path));
+        }
+        live = next;
+    }
 }
 
 #[test]
@@ -353,11 +473,25 @@ fn siblings_the_build_made_are_sent_as_they_are_others_are_compressed_first() {
 
 #[test]
 fn copies_carry_their_siblings_from_the_live_keys() {
-    let v1 = site(vec![precompressed(file("index.html", "same"))]);
+    let near = page_in_shard_of("index.html", true);
+    let v1 = site(vec![
+        precompressed(file("index.html", "same")),
+        file(&near, "1"),
+    ]);
     let (_, live) = publish(&v1, "v1", None, &World::default());
     let world = World::default().holding(&live);
-    let (plan, manifest) = publish(&v1, "v2", Some(&live), &world);
-    assert_eq!(actions(&plan), [("index.html", Action::Copy)]);
+    let v2 = site(vec![
+        precompressed(file("index.html", "same")),
+        file(&near, "2"),
+    ]);
+    let (plan, manifest) = publish(&v2, "v2", Some(&live), &world);
+    assert_eq!(
+        actions(&plan),
+        [
+            ("index.html", Action::Copy),
+            (near.as_str(), Action::Upload)
+        ]
+    );
     assert_eq!(
         copies(&plan),
         [
@@ -466,8 +600,18 @@ fn a_preview_publish_writes_only_its_own_folder_and_the_shared_area() {
             "{key}"
         );
     }
-    assert_eq!(copies(&p), [("v1/a.css", "pr-7/a.css")]);
-    assert!(manifest.keys().all(|k| !k.starts_with("v1/")));
+    // What it does not write it serves from the live version's folder, unchanged shards only.
+    let n = p.shards;
+    let changed = shards::shard_of("index.html", n);
+    for f in manifest.files.iter().filter(|f| f.key.starts_with("v1/")) {
+        assert_ne!(shards::shard_of(&f.path, n), changed, "{}", f.path);
+    }
+    let a_css = if shards::shard_of("a.css", n) == changed {
+        vec![("v1/a.css", "pr-7/a.css")]
+    } else {
+        vec![]
+    };
+    assert_eq!(copies(&p), a_css);
     assert_eq!(manifest.file(JS), live.file(JS));
 }
 
@@ -476,7 +620,20 @@ fn a_re_publish_must_carry_the_same_site() {
     let s = site(vec![file("index.html", "1"), file(JS, "js")]);
     let (_, manifest) = publish(&s, "v1", None, &World::default());
     assert!(same_site(&manifest, &s, "v1"));
-    assert!(!same_site(&manifest, &s, "v2"), "other keys");
+    let mut moved = manifest.clone();
+    let index = moved
+        .files
+        .iter()
+        .position(|f| f.path == "index.html")
+        .unwrap();
+    moved.files[index].key = "v1/elsewhere.html".into();
+    assert!(!same_site(&moved, &s, "v1"), "another path");
+    let mut shared = manifest.clone();
+    shared.files[index].key = "v0/index.html".into();
+    assert!(
+        same_site(&shared, &s, "v1"),
+        "an older version's unchanged shard"
+    );
     let changed = site(vec![file("index.html", "2"), file(JS, "js")]);
     assert!(!same_site(&manifest, &changed, "v1"));
     let more = site(vec![
