@@ -58,14 +58,16 @@ function isContentHashed(path) {
 }
 
 // A pointer value is '<version>' or '<version>|<table>|<folder 1>|...' (src/release/shards.rs):
-// table[i], a base-36 digit, picks the folder of the paths whose FNV-1a hash (over the
-// percent-decoded path's UTF-16 units) is i modulo the table's length; 0 is <version> itself.
+// table[i], a base-36 digit, picks the folder of the paths whose FNV-1a hash is i modulo the
+// table's length; 0 is <version> itself. The hash runs over the path re-encoded the one way
+// encodeURIComponent does it: ASCII only, so engines that count characters differently (njs)
+// agree, and so do a viewer's different encodings of one path.
 function folderOf(live, file) {
   const parts = live.split('|');
   if (parts.length < 3) return parts[0];
   let name;
   try {
-    name = decodeURIComponent(file);
+    name = encodeURIComponent(decodeURIComponent(file));
   } catch (e) {
     return parts[0];
   }

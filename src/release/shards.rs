@@ -19,6 +19,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
 use super::manifest::{FileEntry, IMMUTABLE_PREFIX, Manifest};
 use super::scan::{Site, SiteFile};
 
@@ -31,12 +33,26 @@ const MIN_SHARDS: u32 = 16;
 /// 256 table characters leave ~750 for folder names within [`VALUE_MAX`].
 const MAX_SHARDS: u32 = 256;
 
-/// FNV-1a (32 bits) over the path's UTF-16 code units, as cf-functions/viewer-request.js
-/// computes it over the percent-decoded URI.
+/// What JavaScript's encodeURIComponent leaves as it is.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// FNV-1a (32 bits) over the path as encodeURIComponent writes it, as
+/// cf-functions/viewer-request.js computes it from the URI (decoded, then encoded again).
 pub fn hash(path: &str) -> u32 {
-    path.encode_utf16().fold(0x811c_9dc5_u32, |h, unit| {
-        (h ^ u32::from(unit)).wrapping_mul(16_777_619)
-    })
+    utf8_percent_encode(path, URI_COMPONENT)
+        .flat_map(str::bytes)
+        .fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(16_777_619)
+        })
 }
 
 /// How many shards a site of `files` un-hashed files is split into: a power of two, so that a
@@ -269,16 +285,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_hash_is_fnv1a_over_utf16() {
+    fn the_hash_is_fnv1a_over_the_uri_component_encoding() {
         // FNV-1a 32-bit reference values.
         assert_eq!(hash(""), 0x811c_9dc5);
         assert_eq!(hash("a"), 0xe40c_292c);
         assert_eq!(hash("foobar"), 0xbf9c_f968);
-        // Outside the BMP: two code units, as JavaScript's charCodeAt sees them.
-        let units = [0xd83d_u32, 0xde00]
-            .iter()
-            .fold(0x811c_9dc5_u32, |h, u| (h ^ u).wrapping_mul(16_777_619));
-        assert_eq!(hash("😀"), units);
+        // encodeURIComponent("a/é b") === "a%2F%C3%A9%20b"
+        assert_eq!(hash("a/é b"), hash_bytes(b"a%2F%C3%A9%20b"));
+        assert_eq!(hash("x-_.!~*'()"), hash_bytes(b"x-_.!~*'()"));
+    }
+
+    fn hash_bytes(bytes: &[u8]) -> u32 {
+        bytes.iter().fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(*b)).wrapping_mul(16_777_619)
+        })
     }
 
     #[test]
