@@ -122,13 +122,13 @@ pub async fn apply(
             doomed.push(m);
         }
     }
-    // What the versions that stay (and the publishes in flight) serve: a doomed version's
-    // folder keeps the shards a later version still serves from it.
+    // What the versions that stay serve: a doomed version's folder keeps the shards a later
+    // version still serves from it (a publish in flight serves its base's, kept above).
     let kept: Vec<&Manifest> = versions
         .iter()
         .filter(|m| !doomed.iter().any(|d| d.version == m.version))
         .collect();
-    let referenced = references(&kept, &in_flight);
+    let referenced = references(&kept, &[]);
     let referenced = &referenced;
     let removed = doomed.iter().map(|m| async move {
         // The manifest goes first: from then on the version can never go live again, and a
@@ -196,7 +196,10 @@ pub async fn apply(
     }
 
     // Immutable objects that nothing references. The candidates come from the listing above;
-    // the claims were read after it, so a publish that claimed its objects before then is seen.
+    // the claims are read again now, after it (and after the slow part, the deletions above),
+    // so a publish that claimed its objects before then is seen.
+    let in_flight = in_flight_claims(release, &complete).await?;
+    let referenced = references(&kept, &in_flight);
     let orphans: Vec<String> = immutable
         .into_iter()
         .filter(|(key, listed)| !referenced.contains(key) && !young(listed.modified))

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use aws_sdk_cloudfront::types::*;
 use cargo_cloudfront_host::infra::cloudfront::{cache_policy, headers_policy};
 use cargo_cloudfront_host::names::{Names, Scope};
+use cargo_cloudfront_host::release::shards;
 use serde_json::Value;
 
 const REGION: &str = "eu-west-1";
@@ -178,7 +179,7 @@ impl Project {
             .send()
             .await
             .ok()
-            .map(|o| o.value().to_string())
+            .map(|o| shards::version_of(o.value()).to_string())
     }
 
     async fn function_live_code(&self) -> Option<(Vec<u8>, FunctionConfig)> {

@@ -1,6 +1,8 @@
 //! `publish`, `versions`, `rollback` and retention against the emulator, through the CLI.
 
 use crate::support;
+use cargo_cloudfront_host::release::manifest::Manifest;
+use cargo_cloudfront_host::release::shards;
 
 use std::path::{Path, PathBuf};
 
@@ -77,7 +79,7 @@ impl Deployed {
             .send()
             .await
             .ok()
-            .map(|o| o.value().to_string())
+            .map(|o| shards::version_of(o.value()).to_string())
     }
 
     async fn head(
@@ -179,17 +181,26 @@ async fn second_publish_sends_only_what_changed_and_rollback_switches_back() {
     let report = d.publish_ok(&["--version", "v2"]);
     assert_eq!(report["live"], "v2");
     assert_eq!(report["live_before"], "v1");
-    // index.html uploaded; style.css and the guide copied server-side; hashed files untouched.
+    // index.html uploaded; what shares its shard copied server-side; the other shards stay in
+    // v1's folder and hashed files in _immutable/, untouched.
+    let pages = ["index.html", "style.css", "docs/guide/index.html"];
+    let mates = shard_mates("index.html", &pages, pages.len());
     assert_eq!(report["uploaded"], 1, "{report}");
-    assert_eq!(report["copied"], 2, "{report}");
-    assert_eq!(report["unchanged"], 2, "{report}");
+    assert_eq!(report["copied"], mates.len(), "{report}");
+    assert_eq!(report["unchanged"], 4 - mates.len(), "{report}");
     assert_eq!(
         report["requests"]["put"], 3,
         "the claim, index.html and the manifest: {report}"
     );
-    assert_eq!(report["requests"]["copy"], 2, "{report}");
-    let copied = d.head("v2/style.css").await.expect("copied");
-    assert_eq!(copied.content_type(), Some("text/css; charset=utf-8"));
+    assert_eq!(report["requests"]["copy"], mates.len(), "{report}");
+    let css = if mates.contains(&"style.css") {
+        "v2/style.css"
+    } else {
+        "v1/style.css"
+    };
+    let stored = d.head(css).await.expect("stored");
+    assert_eq!(stored.content_type(), Some("text/css; charset=utf-8"));
+    d.assert_stored("v2", &site_files(&d.site)).await;
 
     let out = support::cli()
         .current_dir(&d.dir)
@@ -257,12 +268,15 @@ async fn a_publish_reads_back_only_the_objects_it_did_not_write_itself() {
     write(&d.site, "index.html", b"<!doctype html><title>v2</title>");
     // Staged only: the flip's retention would list the bucket too.
     let report = d.publish_ok(&["--version", "v2", "--no-switch"]);
+    let pages = ["index.html", "style.css", "docs/guide/index.html"];
+    let mates = shard_mates("index.html", &pages, pages.len());
     assert_eq!(report["uploaded"], 1, "{report}");
-    assert_eq!(report["copied"], 2, "{report}");
+    assert_eq!(report["copied"], mates.len(), "{report}");
     // A new claim means an empty folder, and the shared area is asked only for the site's
     // hashed names, so nothing is listed. The upload was checked by S3 (its SHA-256) and each
-    // copy answered with the file's MD5 as its ETag; only the four shared objects v2 reuses
-    // (the wasm, its two siblings, the js) are read back after the manifest, as before it.
+    // copy answered with the file's MD5 as its ETag; the unchanged shards stay where the live
+    // manifest has them; only the four shared objects v2 reuses (the wasm, its two siblings,
+    // the js) are read back after the manifest, as before it.
     assert_eq!(report["requests"]["list"], 0, "{report}");
     assert_eq!(
         report["requests"]["head"], 8,
@@ -270,12 +284,12 @@ async fn a_publish_reads_back_only_the_objects_it_did_not_write_itself() {
     );
     let mut own = d.keys("v2/").await;
     own.sort();
-    assert_eq!(
-        own,
-        ["v2/docs/guide/index.html", "v2/index.html", "v2/style.css"]
-    );
-    let copied = d.head("v2/style.css").await.expect("copied");
-    assert_eq!(copied.content_length(), Some(19));
+    let mut expected: Vec<String> = std::iter::once("index.html")
+        .chain(mates)
+        .map(|p| format!("v2/{p}"))
+        .collect();
+    expected.sort();
+    assert_eq!(own, expected);
 }
 
 #[tokio::test]
@@ -306,12 +320,22 @@ async fn retention_keeps_live_previous_and_newest_and_drops_orphaned_immutable_f
         serde_json::json!(["r4", "r3"]),
         "{r4}"
     );
-    assert!(d.keys("r1/").await.is_empty());
+    // r1's folder keeps only what a kept version still serves from it (its unchanged shards).
+    let mut kept: Vec<Manifest> = Vec::new();
+    for v in ["r3", "r4"] {
+        let body = d.body(&format!("_cloudfront-host/versions/{v}.json")).await;
+        kept.push(serde_json::from_slice(&body).unwrap());
+    }
+    for key in d.keys("r1/").await {
+        assert!(
+            kept.iter().any(|m| m.keys().any(|k| k == key)),
+            "{key} is left though no kept version serves it"
+        );
+    }
     assert!(d.head("_cloudfront-host/versions/r1.json").await.is_none());
-    assert!(
-        d.head("r3/index.html").await.is_some(),
-        "previous version kept"
-    );
+    for key in kept[0].keys() {
+        assert!(d.head(key).await.is_some(), "previous version kept: {key}");
+    }
     assert!(
         d.head(&old_wasm).await.is_none(),
         "r1's wasm is referenced by no kept version"
@@ -508,23 +532,41 @@ impl Deployed {
 
     /// Every file of the site is in the version's folder (or `_immutable/`) with its bytes,
     /// and the version's manifest lists them all.
+    /// Every file of `version` holds its bytes where the version's pointer value routes it
+    /// (its own folder, an older one's for an unchanged shard, or `_immutable/`).
     async fn assert_stored(&self, version: &str, files: &[(String, Vec<u8>)]) {
-        for (rel, bytes) in files {
-            let key = if rel == WASM || rel == JS {
-                format!("_immutable/{rel}")
-            } else {
-                format!("{version}/{rel}")
-            };
-            assert!(self.body(&key).await == *bytes, "{key} has its bytes");
-        }
-        let manifest: serde_json::Value = serde_json::from_slice(
+        let manifest: Manifest = serde_json::from_slice(
             &self
                 .body(&format!("_cloudfront-host/versions/{version}.json"))
                 .await,
         )
         .unwrap();
-        assert_eq!(manifest["files"].as_array().unwrap().len(), files.len());
+        let pointer = shards::Pointer::parse(&shards::pointer_value(&manifest).unwrap()).unwrap();
+        for (rel, bytes) in files {
+            let key = if rel == WASM || rel == JS {
+                format!("_immutable/{rel}")
+            } else {
+                format!("{}/{rel}", pointer.folder(rel))
+            };
+            assert_eq!(
+                manifest.file(rel).map(|f| f.key.as_str()),
+                Some(key.as_str())
+            );
+            assert!(self.body(&key).await == *bytes, "{key} has its bytes");
+        }
+        assert_eq!(manifest.files.len(), files.len());
     }
+}
+
+/// The files of `paths` in the same shard as `changed` (itself aside), for a site of `files`
+/// un-hashed files: what a publish that changes only `changed` copies.
+fn shard_mates<'a>(changed: &str, paths: &[&'a str], files: usize) -> Vec<&'a str> {
+    let n = shards::count_for(files);
+    paths
+        .iter()
+        .copied()
+        .filter(|p| *p != changed && shards::shard_of(p, n) == shards::shard_of(changed, n))
+        .collect()
 }
 
 /// The site's files, relative path and bytes.
@@ -575,14 +617,27 @@ async fn a_publish_under_slowdown_backs_off_and_loses_nothing() {
     d.assert_stored("v1", &site_files(&d.site)).await;
     assert_eq!(d.live().await.as_deref(), Some("v1"));
 
-    // One page changed: 1 upload and 62 server-side copies, 25 of them throttled at first.
-    write(&d.site, "p/7.html", b"<h1>page 7, v2</h1>");
+    // A page changed in every shard: 16 uploads and the rest of the site copied server-side
+    // (they share shards with the changed pages), 25 of the requests throttled at first.
+    let n = shards::count_for(63);
+    let mut changed = std::collections::BTreeSet::new();
+    for i in 0..60 {
+        if changed.insert(shards::shard_of(&format!("p/{i}.html"), n)) {
+            write(
+                &d.site,
+                &format!("p/{i}.html"),
+                format!("<h1>page {i}, v2</h1>").as_bytes(),
+            );
+        }
+    }
+    let changed = changed.len() as u64;
+    assert_eq!(changed, u64::from(n), "every shard has a page");
     d.slow_down("v2", 25);
     let report = d.publish_ok(&["--version", "v2"]);
     assert_eq!(report["live"], "v2", "{report}");
     assert_eq!(
         (report["uploaded"].as_u64(), report["copied"].as_u64()),
-        (Some(1), Some(62)),
+        (Some(changed), Some(63 - changed)),
         "{report}"
     );
     assert_eq!(report["concurrency"]["throttled"], 25, "{report}");

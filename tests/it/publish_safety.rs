@@ -5,6 +5,7 @@
 //! version's every object is there with the bytes its manifest names.
 
 use crate::support;
+use cargo_cloudfront_host::release::shards;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -122,6 +123,18 @@ impl Deployed {
             .send()
             .await
             .ok()
+            .map(|o| shards::version_of(o.value()).to_string())
+    }
+
+    /// The live pointer value as stored (the version and where its shards are).
+    async fn live_value(&self) -> Option<String> {
+        self.kvs
+            .get_key()
+            .kvs_arn(&self.kvs_arn)
+            .key("live")
+            .send()
+            .await
+            .ok()
             .map(|o| o.value().to_string())
     }
 
@@ -164,9 +177,23 @@ impl Deployed {
     /// included) holds exactly the bytes the manifest's SHA-256 says, and the root error page is
     /// that version's. Returns the live version and its index.html.
     async fn assert_live_consistent(&self) -> (String, String) {
-        let live = self.live().await.expect("something is live");
+        let value = self.live_value().await.expect("something is live");
+        let pointer = shards::Pointer::parse(&value).expect("a pointer value");
+        let live = pointer.version().to_string();
         let manifest = self.manifest(&live).await;
         for file in manifest["files"].as_array().unwrap() {
+            // The function finds each file where the manifest put it.
+            let (path, key) = (
+                file["path"].as_str().unwrap(),
+                file["key"].as_str().unwrap(),
+            );
+            if !key.starts_with("_immutable/") {
+                assert_eq!(
+                    key,
+                    format!("{}/{path}", pointer.folder(path)),
+                    "live {value}"
+                );
+            }
             let mut objects = vec![(
                 file["key"].as_str().unwrap(),
                 file["sha256"].as_str().unwrap(),
@@ -192,7 +219,10 @@ impl Deployed {
                 );
             }
         }
-        let index = self.get(&format!("{live}/index.html")).await.unwrap();
+        let index = self
+            .get(&format!("{}/index.html", pointer.folder("index.html")))
+            .await
+            .unwrap();
         (live, String::from_utf8(index).unwrap())
     }
 }
@@ -398,10 +428,21 @@ async fn a_failure_after_the_flip_says_what_is_live_and_a_rerun_repairs_it() {
     assert_eq!(d.live().await.as_deref(), Some("v2"));
     assert_ne!(d.get("404.html").await.unwrap(), b"<h1>v2 not found</h1>");
 
-    // Objects lost from the bucket are found and sent again by a re-run too.
+    // Objects lost from the bucket are found and sent again by a re-run too, wherever the
+    // version keeps them (its own folder, or v1's for an unchanged shard).
+    let manifest = d.manifest("v2").await;
+    let guide = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "docs/guide/index.html")
+        .unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
     d.s3.delete_object()
         .bucket(&d.bucket)
-        .key("v2/docs/guide/index.html")
+        .key(&guide)
         .send()
         .await
         .unwrap();
@@ -467,6 +508,7 @@ async fn retention_never_removes_a_version_that_finished_after_it_looked() {
     // No grace period: only the manifest tells a finished version from an abandoned folder.
     let d = deployed("retention = { keep = 5, grace = \"0s\" }\n").await;
     d.publish_ok(&["--version", "v1"]);
+    write(&d.site, "index.html", b"<title>v2</title>");
     // B stages v2 (no switch); its manifest write is held back...
     let b_key = support::unique("AKIDLATEMANIFEST");
     let b_slow = fault(
