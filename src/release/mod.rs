@@ -313,15 +313,22 @@ impl Release {
         if options.switch || live_before.as_deref() == Some(version.as_str()) {
             let value =
                 shards::pointer_value(&staged.manifest).map_err(ReleaseError::InvalidVersion)?;
-            self.pointer.flip(live_before.as_deref(), &value).await?;
+            // The error page is read while the pointer is written (one round trip less after).
+            let (flipped, error_page) = futures::join!(
+                self.pointer.flip(live_before.as_deref(), &value),
+                self.error_page()
+            );
+            flipped?;
             live = Some(version.clone());
             // The error page and retention touch different keys: both at once.
             let finish = async {
-                self.finish_live(&staged.manifest).await.map_err(|message| {
-                    ReleaseError::AfterFlip {
-                        version: version.clone(),
-                        message,
-                    }
+                let written = match error_page {
+                    Ok(current) => self.finish_live_from(&staged.manifest, current).await,
+                    Err(message) => Err(message),
+                };
+                written.map_err(|message| ReleaseError::AfterFlip {
+                    version: version.clone(),
+                    message,
                 })
             };
             let retain = async {

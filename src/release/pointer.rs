@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudfrontkeyvaluestore::Client;
 use aws_sdk_cloudfrontkeyvaluestore::error::SdkError;
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 
 use super::manifest::Manifest;
 use super::shards::{pointer_value, version_of};
@@ -323,24 +324,39 @@ impl Release {
     /// pointer by itself. A version without one removes the old copy. Checked first, so a
     /// re-run only writes when an earlier run did not finish.
     pub async fn finish_live(&self, manifest: &Manifest) -> Result<(), String> {
-        let bucket = &self.target.bucket;
-        let current = match self
+        let current = self.error_page().await?;
+        self.finish_live_from(manifest, current).await
+    }
+
+    /// What the bucket root's error page is now (read before the flip, to save its round trip
+    /// after it).
+    pub async fn error_page(&self) -> Result<Option<HeadObjectOutput>, String> {
+        match self
             .s3
             .head_object()
-            .bucket(bucket)
+            .bucket(&self.target.bucket)
             .key(ERROR_PAGE)
             .send()
             .await
         {
-            Ok(head) => Some(head),
+            Ok(head) => Ok(Some(head)),
             Err(e)
                 if e.as_service_error().is_some_and(|s| s.is_not_found())
                     || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
             {
-                None
+                Ok(None)
             }
-            Err(e) => return Err(describe(&e)),
-        };
+            Err(e) => Err(describe(&e)),
+        }
+    }
+
+    /// [`Release::finish_live`] with the error page as [`Release::error_page`] found it.
+    pub async fn finish_live_from(
+        &self,
+        manifest: &Manifest,
+        current: Option<HeadObjectOutput>,
+    ) -> Result<(), String> {
+        let bucket = &self.target.bucket;
         match manifest.file(ERROR_PAGE) {
             Some(page) => {
                 let in_place = current.as_ref().is_some_and(|h| {

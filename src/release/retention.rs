@@ -42,6 +42,8 @@ pub struct Snapshot {
     versions: Vec<Manifest>,
     previewed: HashSet<String>,
     claims: HashMap<String, Listed>,
+    /// The claims without a manifest (publishes in flight), for their bases.
+    in_flight: Vec<Claim>,
     folders: HashSet<String>,
     immutable: HashMap<String, Listed>,
 }
@@ -57,10 +59,15 @@ impl Snapshot {
             release.top_level_folders(),
             release.list(IMMUTABLE_PREFIX),
         )?;
+        // A publish that claims after this reads `live` before it claims: what it builds on
+        // is then this publish's version or the one before it, both kept anyway.
+        let complete: HashSet<&str> = versions.iter().map(|m| m.version.as_str()).collect();
+        let in_flight = read_claims(release, claims.keys(), &complete).await?;
         Ok(Snapshot {
             versions,
             previewed,
             claims,
+            in_flight,
             folders,
             immutable,
         })
@@ -88,6 +95,7 @@ pub async fn apply(
         versions,
         previewed,
         claims,
+        in_flight,
         folders,
         immutable,
     } = snapshot;
@@ -99,10 +107,8 @@ pub async fn apply(
         })
     };
     let mut report = RetentionReport::default();
-    // Publishes in flight, read after the snapshot's listings (see `references`). Each one's
-    // base (the live version it keeps unchanged shards of) stays with its files.
+    // A publish in flight keeps its base (the live version whose unchanged shards it serves).
     let complete: HashSet<&str> = versions.iter().map(|m| m.version.as_str()).collect();
-    let in_flight = in_flight_claims(release, &complete).await?;
     let bases: HashSet<&str> = in_flight
         .iter()
         .filter(|c| young(humantime::parse_rfc3339(&c.created).ok()))
@@ -238,10 +244,17 @@ async fn in_flight_claims(
     release: &Release,
     complete: &HashSet<&str>,
 ) -> Result<Vec<Claim>, ReleaseError> {
-    let in_flight: Vec<String> = release
-        .list(CLAIM_PREFIX)
-        .await?
-        .into_keys()
+    let claims = release.list(CLAIM_PREFIX).await?;
+    read_claims(release, claims.keys(), complete).await
+}
+
+/// The claims among `keys` (claim keys) whose version is not `complete`.
+async fn read_claims(
+    release: &Release,
+    keys: impl Iterator<Item = &String>,
+    complete: &HashSet<&str>,
+) -> Result<Vec<Claim>, ReleaseError> {
+    let in_flight: Vec<String> = keys
         .filter_map(|key| {
             let v = key.strip_prefix(CLAIM_PREFIX)?.strip_suffix(".json")?;
             (!complete.contains(v)).then(|| v.to_string())

@@ -818,3 +818,48 @@ async fn publishes_under_injected_errors_always_end_with_live_complete() {
         "the faults were never hit: the test tried nothing"
     );
 }
+
+#[tokio::test]
+async fn retention_keeps_the_version_a_publish_in_flight_builds_on() {
+    let d = deployed("retention = { keep = 2, grace = \"3s\" }\n").await;
+    d.publish_ok(&["--version", "v1"]);
+    write(&d.site, "index.html", b"<title>v2</title>");
+    d.publish_ok(&["--version", "v2"]);
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await; // v1 and v2 age past the grace period
+    // B stages v3 from the live v2 with one file changed: its other shards stay in v2's (and
+    // v1's) folders. Its manifest write is held back...
+    write(&d.site, "style.css", b"body { --v: 3 }");
+    let b_key = support::unique("AKIDBASE");
+    let b_slow = fault(
+        serde_json::json!({"method": "PUT", "path": "_cloudfront-host/versions/v3.json$",
+                           "access_key": b_key, "mode": "delay", "delay_ms": 4000, "count": 1}),
+    );
+    let b = d.spawn_with(&d.site, &["--version", "v3", "--no-switch"], &b_key);
+    assert!(
+        manifest_write_seen(&b_key, "v3").await,
+        "B reached its manifest"
+    );
+    // ...while two publishes that share nothing with it go live: v2 is then neither live,
+    // previous, nor young, nor among the newest two.
+    let other = d.dir.join("other");
+    for v in ["v4", "v5"] {
+        write_site(&other, v, 1);
+        let report = d.publish_ok(&["--version", v, "--dir", other.to_str().unwrap()]);
+        assert_eq!(report["live"], v, "{report}");
+    }
+    let b = b.wait_with_output().unwrap();
+    drop(b_slow);
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    assert!(
+        d.get("_cloudfront-host/versions/v2.json").await.is_some(),
+        "B's base is kept"
+    );
+    let manifest = d.manifest("v3").await;
+    let mut shared = 0;
+    for file in manifest["files"].as_array().unwrap() {
+        let key = file["key"].as_str().unwrap();
+        shared += usize::from(!key.starts_with("v3/") && !key.starts_with("_immutable/"));
+        assert!(d.get(key).await.is_some(), "v3 serves {key}, which is gone");
+    }
+    assert!(shared > 0, "v3 keeps shards in older folders: {manifest}");
+}
