@@ -203,14 +203,23 @@ pub async fn apply(
 
     // Immutable objects that nothing references. The candidates come from the listing above;
     // the claims are read again now, after it (and after the slow part, the deletions above),
-    // so a publish that claimed its objects before then is seen.
-    let in_flight = in_flight_claims(release, &complete).await?;
-    let referenced = references(&kept, &in_flight);
-    let orphans: Vec<String> = immutable
+    // so a publish that claimed its objects before then is seen. Without candidates (the
+    // usual case: everything shared is referenced or young) there is nothing to read.
+    let candidates: Vec<String> = immutable
         .into_iter()
         .filter(|(key, listed)| !referenced.contains(key) && !young(listed.modified))
         .map(|(key, _)| key)
         .collect();
+    let orphans: Vec<String> = if candidates.is_empty() {
+        candidates
+    } else {
+        let in_flight = in_flight_claims(release, &complete).await?;
+        let claimed = references(&[], &in_flight);
+        candidates
+            .into_iter()
+            .filter(|key| !claimed.contains(key))
+            .collect()
+    };
     report.deleted_objects += orphans.len() as u64;
     release.delete_keys(orphans).await?;
     Ok(report)
