@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use aws_sdk_cloudfront::types::*;
 use cargo_cloudfront_host::infra::cloudfront::{cache_policy, headers_policy};
 use cargo_cloudfront_host::names::{Names, Scope};
-use cargo_cloudfront_host::release::shards;
 use serde_json::Value;
 
 const REGION: &str = "eu-west-1";
@@ -172,14 +171,7 @@ impl Project {
 
     async fn live(&self) -> Option<String> {
         let arn = self.kvs_arn().await?;
-        self.kvs
-            .get_key()
-            .kvs_arn(arn)
-            .key("live")
-            .send()
-            .await
-            .ok()
-            .map(|o| shards::version_of(o.value()).to_string())
+        support::live_version(&self.kvs, &arn).await
     }
 
     async fn function_live_code(&self) -> Option<(Vec<u8>, FunctionConfig)> {

@@ -72,14 +72,7 @@ impl Deployed {
     }
 
     async fn live(&self) -> Option<String> {
-        self.kvs
-            .get_key()
-            .kvs_arn(&self.kvs_arn)
-            .key("live")
-            .send()
-            .await
-            .ok()
-            .map(|o| shards::version_of(o.value()).to_string())
+        support::live_version(&self.kvs, &self.kvs_arn).await
     }
 
     async fn head(

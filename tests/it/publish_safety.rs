@@ -116,26 +116,28 @@ impl Deployed {
     }
 
     async fn live(&self) -> Option<String> {
-        self.kvs
-            .get_key()
-            .kvs_arn(&self.kvs_arn)
-            .key("live")
-            .send()
-            .await
-            .ok()
-            .map(|o| shards::version_of(o.value()).to_string())
+        support::live_version(&self.kvs, &self.kvs_arn).await
     }
 
     /// The live pointer value as stored (the version and where its shards are).
     async fn live_value(&self) -> Option<String> {
-        self.kvs
-            .get_key()
-            .kvs_arn(&self.kvs_arn)
-            .key("live")
-            .send()
-            .await
-            .ok()
-            .map(|o| o.value().to_string())
+        support::live_value(&self.kvs, &self.kvs_arn).await
+    }
+
+    /// Stages `version` (no switch) from the site, its manifest write held back `delay_ms`
+    /// by a fault on requests signed with a fresh key; returns once that write has started.
+    async fn stage_held(&self, version: &str, delay_ms: u64) -> (std::process::Child, Fault) {
+        let key = support::unique("AKIDHELD");
+        let held = fault(serde_json::json!({
+            "method": "PUT", "path": format!("_cloudfront-host/versions/{version}.json$"),
+            "access_key": key, "mode": "delay", "delay_ms": delay_ms, "count": 1,
+        }));
+        let child = self.spawn_with(&self.site, &["--version", version, "--no-switch"], &key);
+        assert!(
+            manifest_write_seen(&key, version).await,
+            "{version} reached its manifest"
+        );
+        (child, held)
     }
 
     async fn get(&self, key: &str) -> Option<Vec<u8>> {
@@ -510,16 +512,7 @@ async fn retention_never_removes_a_version_that_finished_after_it_looked() {
     d.publish_ok(&["--version", "v1"]);
     write(&d.site, "index.html", b"<title>v2</title>");
     // B stages v2 (no switch); its manifest write is held back...
-    let b_key = support::unique("AKIDLATEMANIFEST");
-    let b_slow = fault(
-        serde_json::json!({"method": "PUT", "path": "_cloudfront-host/versions/v2.json$",
-                                          "access_key": b_key, "mode": "delay", "delay_ms": 2000, "count": 1}),
-    );
-    let b = d.spawn_with(&d.site, &["--version", "v2", "--no-switch"], &b_key);
-    assert!(
-        manifest_write_seen(&b_key, "v2").await,
-        "B reached its manifest"
-    );
+    let (b, b_slow) = d.stage_held("v2", 2000).await;
     // ...while A (v3) reads the bucket for its retention: v2's folder has no manifest yet. A's
     // own manifest is held longer, so A decides after B has finished.
     let a_key = support::unique("AKIDLATERETAIN");
@@ -829,16 +822,7 @@ async fn retention_keeps_the_version_a_publish_in_flight_builds_on() {
     // B stages v3 from the live v2 with one file changed: its other shards stay in v2's (and
     // v1's) folders. Its manifest write is held back...
     write(&d.site, "style.css", b"body { --v: 3 }");
-    let b_key = support::unique("AKIDBASE");
-    let b_slow = fault(
-        serde_json::json!({"method": "PUT", "path": "_cloudfront-host/versions/v3.json$",
-                           "access_key": b_key, "mode": "delay", "delay_ms": 4000, "count": 1}),
-    );
-    let b = d.spawn_with(&d.site, &["--version", "v3", "--no-switch"], &b_key);
-    assert!(
-        manifest_write_seen(&b_key, "v3").await,
-        "B reached its manifest"
-    );
+    let (b, b_slow) = d.stage_held("v3", 4000).await;
     // ...while two publishes that share nothing with it go live: v2 is then neither live,
     // previous, nor young, nor among the newest two.
     let other = d.dir.join("other");

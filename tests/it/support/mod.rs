@@ -370,3 +370,26 @@ pub fn write(dir: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
     std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
     std::fs::write(p, bytes).expect("write");
 }
+
+/// The `live` pointer value as stored (`None` when the key is missing or unreadable).
+pub async fn live_value(
+    kvs: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+) -> Option<String> {
+    kvs.get_key()
+        .kvs_arn(arn)
+        .key("live")
+        .send()
+        .await
+        .ok()
+        .map(|o| o.value().to_string())
+}
+
+/// The version the `live` pointer names.
+pub async fn live_version(
+    kvs: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+) -> Option<String> {
+    let value = live_value(kvs, arn).await?;
+    Some(cargo_cloudfront_host::release::shards::version_of(&value).to_string())
+}
