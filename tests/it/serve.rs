@@ -654,6 +654,56 @@ async fn an_open_tab_keeps_loading_its_assets_after_a_deploy() {
     assert!(stderr.contains("version nope has no manifest"), "{stderr}");
 }
 
+#[tokio::test]
+async fn a_version_that_shares_unchanged_shards_is_served_whole_by_the_function() {
+    let d = deployed().await;
+    let dist = d.dir.join("dist");
+    for i in 0..40 {
+        support::write(&dist, &format!("p/{i}.html"), format!("<h1>page {i}</h1>"));
+    }
+    d.publish("a");
+    support::write(&dist, "p/7.html", "<h1>page 7, b</h1>");
+    d.publish("b");
+    // b wrote only page 7's shard: most pages stay in a's folder.
+    let names = Names::new(&Scope {
+        account: support::ACCOUNT,
+        region: REGION,
+        repository: None,
+        project: &d.name,
+    });
+    let s3 = support::aws(REGION).await.s3();
+    let own = s3
+        .list_objects_v2()
+        .bucket(names.bucket())
+        .prefix("b/p/")
+        .send()
+        .await
+        .unwrap()
+        .key_count()
+        .unwrap_or(0);
+    assert!(
+        (1..40).contains(&own),
+        "b holds {own} of the 40 pages itself"
+    );
+    // Through the real function and the stored pointer value, every page is b's.
+    for args in [&["--live"][..], &["--version", "b"]] {
+        let serve = d.serve(args);
+        for i in 0..40 {
+            let want = if i == 7 {
+                "<h1>page 7, b</h1>".to_string()
+            } else {
+                format!("<h1>page {i}</h1>")
+            };
+            let reply = serve.get(&format!("/p/{i}.html"));
+            assert_eq!(
+                (reply.status, reply.text()),
+                (200, want),
+                "{args:?} page {i}"
+            );
+        }
+    }
+}
+
 #[test]
 fn serves_a_built_directory_without_aws() {
     let build = &builds()[0];
