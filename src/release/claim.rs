@@ -5,7 +5,8 @@
 //! it, and S3 answers the other 412 PreconditionFailed. The loser reads the claim: with the same
 //! fingerprint (the same files) it carries on and finishes the first one's work; with another
 //! it stops before writing anything. The claim also lists every shared `_immutable/` object the
-//! publish will reference, so retention never deletes what a publish in flight relies on.
+//! publish will reference, and the live version whose unchanged shards it keeps (its base), so
+//! retention never deletes what a publish in flight relies on.
 
 use std::collections::BTreeSet;
 
@@ -89,6 +90,11 @@ impl Release {
             PutOnce::Written => Ok(Claimed::New),
             PutOnce::Exists => match self.read_claim(&claim.version).await? {
                 Some(existing) if existing.fingerprint == claim.fingerprint => {
+                    // This run builds on what is live now, which may not be what the earlier
+                    // run built on: retention must keep this run's base.
+                    if existing.base != claim.base {
+                        self.put_json(&key, claim).await?;
+                    }
                     Ok(Claimed::SameFiles)
                 }
                 Some(existing) => Err(ReleaseError::VersionClaimed {
