@@ -151,13 +151,13 @@ pub fn plan(
         let key = object_key(version, &file.path, file.hashed);
         let listing = bucket.listing(file.hashed);
         if !file.hashed
-            && let Some(entries) = kept.get(&shards::shard_of(&file.path, shards))
-            && let Some(entry) = entries.iter().find(|e| e.path == file.path)
+            && kept.contains(&shards::shard_of(&file.path, shards))
+            && let Some(entry) = live.and_then(|m| m.file(&file.path))
         {
             plan.shared.push(entry.key.clone());
             plan.shared
                 .extend(entry.encodings.values().map(|v| v.key.clone()));
-            plan.entries.push((*entry).clone());
+            plan.entries.push(entry.clone());
             plan.actions.push(Action::Unchanged);
             continue;
         }

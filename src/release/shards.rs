@@ -17,7 +17,7 @@
 //! 1,024-character limit: when the shards of a site are spread over too many folders, the
 //! ones in the least-used folders are written again (copied) into the new version.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -208,17 +208,17 @@ pub fn pointer_value(manifest: &Manifest) -> Result<String, String> {
     Ok(value)
 }
 
-/// Which shards of `site` stay where the live version has them, as shard → the live entries
-/// of its files. A shard stays when it holds the same paths as in the live version, each with
-/// an entry `same` accepts, all in one folder; within [`VALUE_MAX`], the shards of the
-/// least-used folders are given up first.
-pub fn reusable<'m>(
+/// Which shards of `site` stay where the live version has them (its entries serve their
+/// files). A shard stays when it holds the same paths as in the live version, each with an
+/// entry `same` accepts, all in one folder; within [`VALUE_MAX`], the shards of the least-used
+/// folders are given up first.
+pub fn reusable(
     site: &Site,
     version: &str,
-    live: &'m Manifest,
+    live: &Manifest,
     shards: u32,
     same: impl Fn(&SiteFile, &FileEntry) -> bool,
-) -> HashMap<u32, Vec<&'m FileEntry>> {
+) -> HashSet<u32> {
     let mut theirs: BTreeMap<u32, Vec<&FileEntry>> = BTreeMap::new();
     for e in &live.files {
         if folder_of_key(&e.key).is_some() {
@@ -229,7 +229,7 @@ pub fn reusable<'m>(
     for f in site.files.iter().filter(|f| !f.hashed) {
         ours.entry(shard_of(&f.path, shards)).or_default().push(f);
     }
-    let mut kept: HashMap<u32, (&str, Vec<&FileEntry>)> = HashMap::new();
+    let mut kept: HashMap<u32, &str> = HashMap::new();
     for (shard, entries) in theirs {
         let Some(files) = ours.get(&shard) else {
             continue;
@@ -250,18 +250,18 @@ pub fn reusable<'m>(
                 })
             });
         if one_folder && same_files {
-            kept.insert(shard, (folder, entries));
+            kept.insert(shard, folder);
         }
     }
     fit(version, shards, &mut kept);
-    kept.into_iter().map(|(s, (_, e))| (s, e)).collect()
+    kept.into_keys().collect()
 }
 
 /// Gives up the shards of the least-used folders until the pointer value fits.
-fn fit(version: &str, shards: u32, kept: &mut HashMap<u32, (&str, Vec<&FileEntry>)>) {
+fn fit(version: &str, shards: u32, kept: &mut HashMap<u32, &str>) {
     loop {
         let mut uses: BTreeMap<&str, usize> = BTreeMap::new();
-        for (folder, _) in kept.values() {
+        for folder in kept.values() {
             *uses.entry(folder).or_default() += 1;
         }
         let length =
@@ -276,7 +276,7 @@ fn fit(version: &str, shards: u32, kept: &mut HashMap<u32, (&str, Vec<&FileEntry
         else {
             return;
         };
-        kept.retain(|_, (folder, _)| *folder != least);
+        kept.retain(|_, folder| *folder != least);
     }
 }
 
