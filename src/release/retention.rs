@@ -50,7 +50,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Independent reads, side by side. The immutable listing gives the candidates for the
-    /// last step: only the claims must be read after it (see `references`).
+    /// last step: only the claims must be read after it (see `in_flight_claims`).
     pub async fn read(release: &Release) -> Result<Self, ReleaseError> {
         let (versions, previewed, claims, folders, immutable) = futures::try_join!(
             release.versions(), // newest first
@@ -134,7 +134,9 @@ pub async fn apply(
         .iter()
         .filter(|m| !doomed.iter().any(|d| d.version == m.version))
         .collect();
-    let referenced = references(&kept, &[]);
+    // Every key they name: their own folders', the older folders' that hold their unchanged
+    // shards, and `_immutable/`'s.
+    let referenced: HashSet<&str> = kept.iter().flat_map(|m| m.keys()).collect();
     let referenced = &referenced;
     let removed = doomed.iter().map(|m| async move {
         // The manifest goes first: from then on the version can never go live again, and a
@@ -142,7 +144,8 @@ pub async fn apply(
         // goes with the folder's last object: it marks a partly shared folder as ours.
         release.delete_keys(vec![manifest_key(&m.version)]).await?;
         release.forget_manifest(&m.version);
-        delete_unreferenced(release, &m.version, referenced).await
+        let objects = release.list(&format!("{}/", m.version)).await?;
+        delete_unreferenced(release, &m.version, objects.into_keys(), referenced).await
     });
     for (m, count) in doomed
         .iter()
@@ -194,7 +197,7 @@ pub async fn apply(
         }
         // The claim goes last: while it exists, its references stay protected.
         let count = objects.len() as u64;
-        let gone = delete_unreferenced(release, &v, referenced).await?;
+        let gone = delete_unreferenced(release, &v, objects.into_keys(), referenced).await?;
         report.deleted_objects += gone;
         if gone == count {
             report.abandoned.push(v);
@@ -207,14 +210,14 @@ pub async fn apply(
     // usual case: everything shared is referenced or young) there is nothing to read.
     let candidates: Vec<String> = immutable
         .into_iter()
-        .filter(|(key, listed)| !referenced.contains(key) && !young(listed.modified))
+        .filter(|(key, listed)| !referenced.contains(key.as_str()) && !young(listed.modified))
         .map(|(key, _)| key)
         .collect();
     let orphans: Vec<String> = if candidates.is_empty() {
         candidates
     } else {
         let in_flight = in_flight_claims(release, &complete).await?;
-        let claimed = references(&[], &in_flight);
+        let claimed: HashSet<&String> = in_flight.iter().flat_map(|c| &c.references).collect();
         candidates
             .into_iter()
             .filter(|key| !claimed.contains(key))
@@ -274,30 +277,16 @@ async fn read_claims(
     Ok(claims.into_iter().flatten().collect())
 }
 
-/// Every key the kept manifests name (their own folders', the older folders' that hold their
-/// unchanged shards, and `_immutable/`'s), and every shared object a claim in flight will
-/// reference (its base is among the kept).
-fn references(kept: &[&Manifest], in_flight: &[Claim]) -> HashSet<String> {
-    let mut out: HashSet<String> = kept
-        .iter()
-        .flat_map(|m| m.keys().map(String::from))
-        .collect();
-    out.extend(in_flight.iter().flat_map(|c| c.references.iter().cloned()));
-    out
-}
-
-/// Deletes the objects of `version`'s folder that nothing in `referenced` serves, and its
-/// claim once none is left. Returns how many objects went.
+/// Deletes the `objects` of `version`'s folder (as just listed) that nothing in `referenced`
+/// serves, and its claim once none is left. Returns how many objects went.
 async fn delete_unreferenced(
     release: &Release,
     version: &str,
-    referenced: &HashSet<String>,
+    objects: impl Iterator<Item = String>,
+    referenced: &HashSet<&str>,
 ) -> Result<u64, ReleaseError> {
-    let (objects, shared): (Vec<String>, Vec<String>) = release
-        .list(&format!("{version}/"))
-        .await?
-        .into_keys()
-        .partition(|k| !referenced.contains(k));
+    let (objects, shared): (Vec<String>, Vec<String>) =
+        objects.partition(|k| !referenced.contains(k.as_str()));
     let count = objects.len() as u64;
     release.delete_keys(objects).await?;
     if shared.is_empty() {
